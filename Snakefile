@@ -1,0 +1,31 @@
+# segval: segment grayscale microscopy images by thresholding and validate the masks against
+# expert ground truth.  Usage: `snakemake --cores N` (see README.md); options in config/config.yaml.
+
+from snakemake.utils import min_version
+
+min_version("9.0")
+
+
+configfile: os.path.join(workflow.basedir, "config", "config.yaml")
+
+
+report: "resources/report/workflow.rst"
+
+
+include: "rules/common.smk"
+include: "rules/demo.smk"
+include: "rules/tiles.smk"
+include: "rules/denoise.smk"
+include: "rules/threshold.smk"
+include: "rules/validate.smk"
+include: "rules/report.smk"
+
+
+localrules:
+    all,
+
+
+rule all:
+    input:
+        final_outputs(),
+    default_target: True

@@ -1,0 +1,201 @@
+# Configuration, sample sheet and input functions shared by all rules.
+#
+# Everything here runs whenever the Snakefile is parsed (also once per job on a cluster), so it only
+# reads small text files: image headers and pixels are read by the `plan` checkpoint's job.
+
+import csv
+import json
+import os
+import re
+import sys
+
+from snakemake.exceptions import WorkflowError
+from snakemake.utils import validate
+
+SCRIPTS = os.path.join(workflow.basedir, "scripts")
+sys.path.insert(0, SCRIPTS)  # the segval library, for names shared with the steps
+
+from segval.denoise import describe_chain  # noqa: E402
+from segval.thresholds import method_file_id, parse_method  # noqa: E402
+
+SCHEMAS = os.path.join(workflow.basedir, "config", "schemas")
+
+
+def validate_or_explain(data, schema_name, what):
+    """Validate against a JSON schema (filling defaults); on failure name the key, problem and fix."""
+    schema_path = os.path.join(SCHEMAS, schema_name)
+    try:
+        validate(data, schema=schema_path)
+    except WorkflowError:
+        import jsonschema
+        import yaml
+
+        with open(schema_path) as handle:
+            schema = yaml.safe_load(handle)
+        errors = jsonschema.Draft202012Validator(schema).iter_errors(data)
+        error = jsonschema.exceptions.best_match(errors)
+        where = ".".join(str(part) for part in error.absolute_path) or "(top level)"
+        problem = error.message
+        if error.validator == "additionalProperties":
+            allowed = ", ".join(sorted(error.schema.get("properties", {})))
+            problem = f"{problem}; allowed keys: {allowed}"
+        hint = error.schema.get("description", "")
+        fix = f"correct `{where}` (see {os.path.relpath(schema_path)})"
+        raise WorkflowError(
+            f"{what}: invalid value at `{where}`: {problem}\n" + (f"{hint}\n" if hint else "") + f"Fix: {fix}"
+        ) from None
+
+
+validate_or_explain(config, "config.schema.yaml", "config")
+
+
+def _check_methods(methods):
+    for spec in methods:
+        try:
+            parse_method(spec)
+        except ValueError as error:
+            raise WorkflowError(f"config: methods: {error}\nFix: correct the `methods` list.") from None
+
+
+_check_methods(config["methods"])
+
+# --- preprocessing ---------------------------------------------------------------------------
+MEDIAN_SIZE = config["median_size"]
+CHAIN = [("median", MEDIAN_SIZE)] if MEDIAN_SIZE > 1 else []
+PREP = describe_chain(CHAIN)  # e.g. "median3": names the preprocessing in output paths
+METHODS = [method_file_id(spec) for spec in config["methods"]]
+METHOD_SPECS = dict(zip(METHODS, config["methods"]))
+
+# --- demo phantoms ---------------------------------------------------------------------------
+PHANTOMS = config["demo"]["phantoms"]
+PHANTOM_IMAGE = "resources/demo/{name}.tif"
+PHANTOM_TRUTH = "resources/demo/{name}_truth.tif"
+GENERATED = {PHANTOM_IMAGE.format(name=n) for n in PHANTOMS} | {
+    PHANTOM_TRUTH.format(name=n) for n in PHANTOMS
+}
+
+
+# --- sample sheet ----------------------------------------------------------------------------
+def _resolve_sheet(path):
+    """The sheet path as given (relative to the working directory), else the workflow's own copy."""
+    if os.path.exists(path) or os.path.isabs(path):
+        return path
+    bundled = os.path.join(workflow.basedir, path)
+    return bundled if os.path.exists(bundled) else path
+
+
+def load_samples(path):
+    """Read and validate the sample sheet; return {sample: row} in sheet order."""
+    if not os.path.exists(path):
+        raise WorkflowError(
+            f"{path}: sample sheet not found.\nFix: set `samples:` in your config to a TSV file "
+            "with columns sample, image, ground_truth."
+        )
+    with open(path, newline="") as handle:
+        lines = [line for line in handle if line.strip() and not line.lstrip().startswith("#")]
+    reader = csv.DictReader(lines, delimiter="\t")
+    header = reader.fieldnames or []
+    missing = [column for column in ("sample", "image") if column not in header]
+    if missing:
+        raise WorkflowError(
+            f"{path}: missing column(s) {', '.join(missing)} (found: {', '.join(header) or 'none'}).\n"
+            "Fix: the first line must name the tab-separated columns: sample, image, ground_truth."
+        )
+    samples = {}
+    for line_number, row in enumerate(reader, start=2):
+        row = {key: (value or "").strip() for key, value in row.items() if key is not None}
+        if None in row or len(row) != len(header):
+            raise WorkflowError(f"{path}, row {line_number}: wrong number of tab-separated fields.")
+        validate_or_explain(row, "samples.schema.yaml", f"{path}, row {line_number}")
+        name = row["sample"]
+        if name in samples:
+            raise WorkflowError(f"{path}, row {line_number}: sample {name!r} appears twice.\nFix: give each row a unique sample name.")
+        for column in ("image", "ground_truth"):
+            file = row.get(column, "")
+            if file and not os.path.exists(file) and file not in GENERATED:
+                raise WorkflowError(
+                    f"{path}, row {line_number}: {column} {file!r} of sample {name!r} does not exist "
+                    f"(relative paths are relative to the working directory {os.getcwd()}).\n"
+                    "Fix: correct the path in the sample sheet."
+                )
+        samples[name] = row
+    if not samples:
+        raise WorkflowError(f"{path}: the sample sheet has no rows.\nFix: add one row per image.")
+    return samples
+
+
+SAMPLE_SHEET = _resolve_sheet(config["samples"])
+SAMPLES = load_samples(SAMPLE_SHEET)
+
+
+def has_truth(sample):
+    return bool(SAMPLES[sample].get("ground_truth"))
+
+
+def _alternatives(names):
+    return "|".join(re.escape(name) for name in names)
+
+
+wildcard_constraints:
+    sample=_alternatives(SAMPLES),
+    prep=re.escape(PREP),
+    method=_alternatives(METHODS),
+    chunk=r"c\d+",
+    name=_alternatives(PHANTOMS) if PHANTOMS else "(?!)",
+
+
+# --- input functions -------------------------------------------------------------------------
+def image_of(wildcards):
+    return SAMPLES[wildcards.sample]["image"]
+
+
+def truth_of(wildcards):
+    truth = SAMPLES[wildcards.sample].get("ground_truth", "")
+    return [truth] if truth else []
+
+
+_manifests = {}
+
+
+def manifest_of(sample):
+    """The sample's plan (the `plan` checkpoint's output): shape, dtype and chunks."""
+    path = checkpoints.plan.get(sample=sample).output[0]
+    stamp = os.stat(path).st_mtime_ns
+    if _manifests.get(path, (None,))[0] != stamp:
+        with open(path) as handle:
+            _manifests[path] = (stamp, json.load(handle))
+    return _manifests[path][1]
+
+
+def chunks_of(sample):
+    """Chunk ids of a sample."""
+    return [chunk["id"] for chunk in manifest_of(sample)["chunks"]]
+
+
+def plan_dtype(sample):
+    """Pixel type of the sample's image."""
+    return manifest_of(sample)["image"]["dtype"]
+
+
+def per_chunk(pattern):
+    """Input function: ``pattern`` expanded over the sample's chunks (other wildcards kept)."""
+
+    def inputs(wildcards):
+        named = dict(wildcards.items())
+        return [pattern.format(**named, chunk=chunk) for chunk in chunks_of(wildcards.sample)]
+
+    return inputs
+
+
+def final_outputs():
+    """Everything `rule all` asks for."""
+    targets = ["results/summary.tsv"]
+    for sample in SAMPLES:
+        targets.append(f"results/plots/{sample}/{PREP}.histogram.png")
+        targets.append(f"results/denoised/{sample}/{PREP}.ome.tif")
+        for method in METHODS:
+            stem = f"{sample}/{PREP}.{method}"
+            targets += [f"results/masks/{stem}.ome.tif", f"results/overlays/{stem}.png"]
+            if has_truth(sample):
+                targets.append(f"results/confusion/{stem}.ome.tif")
+    return targets

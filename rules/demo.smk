@@ -1,0 +1,22 @@
+# Embedded demo data: deterministic synthetic KESM-like phantoms with exact ground truth.
+
+
+rule make_phantom:
+    output:
+        image=PHANTOM_IMAGE,
+        truth=PHANTOM_TRUTH,
+    params:
+        shape=lambda wildcards: PHANTOMS[wildcards.name]["shape"],
+        seed=lambda wildcards: PHANTOMS[wildcards.name]["seed"],
+        dtype=lambda wildcards: PHANTOMS[wildcards.name]["dtype"],
+    log:
+        "logs/make_phantom/{name}.log",
+    benchmark:
+        "benchmarks/make_phantom/{name}.tsv"
+    threads: 1
+    resources:
+        mem_mb=lambda wildcards, attempt: 1024 * attempt,
+    conda:
+        "../envs/phantom.yaml"
+    script:
+        "../scripts/make_phantom.py"

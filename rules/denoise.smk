@@ -1,0 +1,48 @@
+# denoise: invert and filter each chunk (tile by tile, with halos) and histogram it.
+
+
+rule denoise:
+    input:
+        image=image_of,
+        plan="results/tiles/{sample}.json",
+    output:
+        denoised="results/chunks/{sample}/{prep}/denoised/{chunk}.tif",
+        histogram="results/chunks/{sample}/{prep}/histograms/{chunk}.npz",
+    params:
+        chain=CHAIN,
+        invert=config["invert"],
+        channel=config["channel"],
+        per_tile_histograms=False,
+    log:
+        "logs/denoise/{sample}/{prep}/{chunk}.log",
+    benchmark:
+        "benchmarks/denoise/{sample}/{prep}/{chunk}.tsv"
+    threads: 1
+    resources:
+        mem_mb=lambda wildcards, attempt: 512 * attempt,
+    conda:
+        "../envs/imaging.yaml"
+    script:
+        "../scripts/denoise.py"
+
+
+rule stitch_denoised:
+    input:
+        plan="results/tiles/{sample}.json",
+        chunks=per_chunk("results/chunks/{sample}/{prep}/denoised/{chunk}.tif"),
+    output:
+        "results/denoised/{sample}/{prep}.ome.tif",
+    params:
+        reduce="mean",
+        name=lambda wildcards: f"{wildcards.sample} denoised ({wildcards.prep})",
+    log:
+        "logs/stitch_denoised/{sample}/{prep}.log",
+    benchmark:
+        "benchmarks/stitch_denoised/{sample}/{prep}.tsv"
+    threads: 1
+    resources:
+        mem_mb=lambda wildcards, attempt: 512 * attempt,
+    conda:
+        "../envs/imaging.yaml"
+    script:
+        "../scripts/stitch.py"

@@ -1,0 +1,50 @@
+# aggregate: the summary table and the histogram plots, registered in the Snakemake report.
+
+
+rule summary:
+    input:
+        expand("results/metrics/{sample}/{prep}.{method}.tsv", sample=SAMPLES, prep=PREP, method=METHODS),
+    output:
+        report(
+            "results/summary.tsv",
+            caption="../resources/report/summary.rst",
+            category="Summary",
+            labels={"table": "summary"},
+        ),
+    params:
+        policy=config["metrics"]["edge_policy"],
+    log:
+        "logs/summary.log",
+    benchmark:
+        "benchmarks/summary.tsv"
+    threads: 1
+    resources:
+        mem_mb=lambda wildcards, attempt: 256 * attempt,
+    conda:
+        "../envs/tables.yaml"
+    script:
+        "../scripts/summary.py"
+
+
+rule plot_histogram:
+    input:
+        histograms=per_chunk("results/chunks/{sample}/{prep}/histograms/{chunk}.npz"),
+        thresholds=expand("results/thresholds/{{sample}}/{{prep}}.{method}.json", method=METHODS),
+    output:
+        report(
+            "results/plots/{sample}/{prep}.histogram.png",
+            caption="../resources/report/histogram.rst",
+            category="Histograms",
+            labels={"sample": "{sample}", "preprocessing": "{prep}"},
+        ),
+    log:
+        "logs/plot_histogram/{sample}/{prep}.log",
+    benchmark:
+        "benchmarks/plot_histogram/{sample}/{prep}.tsv"
+    threads: 1
+    resources:
+        mem_mb=lambda wildcards, attempt: 512 * attempt,
+    conda:
+        "../envs/plots.yaml"
+    script:
+        "../scripts/plot_histogram.py"

@@ -1,0 +1,75 @@
+# threshold: one global threshold per method from the summed chunk histograms, then masks.
+
+
+def threshold_inputs(wildcards):
+    inputs = {
+        "plan": f"results/tiles/{wildcards.sample}.json",
+        "histograms": per_chunk("results/chunks/{sample}/{prep}/histograms/{chunk}.npz")(wildcards),
+    }
+    if plan_dtype(wildcards.sample).startswith("float"):  # floats: a second pass bins them
+        inputs["denoised"] = per_chunk("results/chunks/{sample}/{prep}/denoised/{chunk}.tif")(wildcards)
+    return inputs
+
+
+rule threshold:
+    input:
+        unpack(threshold_inputs),
+    output:
+        "results/thresholds/{sample}/{prep}.{method}.json",
+    params:
+        method=lambda wildcards: METHOD_SPECS[wildcards.method],
+        scope=config["threshold_scope"],
+        only_method=len(METHODS) == 1,
+    log:
+        "logs/threshold/{sample}/{prep}.{method}.log",
+    benchmark:
+        "benchmarks/threshold/{sample}/{prep}.{method}.tsv"
+    threads: 1
+    resources:
+        mem_mb=lambda wildcards, attempt: 512 * attempt,
+    conda:
+        "../envs/threshold.yaml"
+    script:
+        "../scripts/threshold.py"
+
+
+rule segment:
+    input:
+        plan="results/tiles/{sample}.json",
+        denoised="results/chunks/{sample}/{prep}/denoised/{chunk}.tif",
+        threshold="results/thresholds/{sample}/{prep}.{method}.json",
+    output:
+        "results/chunks/{sample}/{prep}.{method}/mask/{chunk}.tif",
+    log:
+        "logs/segment/{sample}/{prep}.{method}/{chunk}.log",
+    benchmark:
+        "benchmarks/segment/{sample}/{prep}.{method}/{chunk}.tsv"
+    threads: 1
+    resources:
+        mem_mb=lambda wildcards, attempt: 512 * attempt,
+    conda:
+        "../envs/imaging.yaml"
+    script:
+        "../scripts/segment.py"
+
+
+rule stitch_mask:
+    input:
+        plan="results/tiles/{sample}.json",
+        chunks=per_chunk("results/chunks/{sample}/{prep}.{method}/mask/{chunk}.tif"),
+    output:
+        "results/masks/{sample}/{prep}.{method}.ome.tif",
+    params:
+        reduce="max",
+        name=lambda wildcards: f"{wildcards.sample} mask ({wildcards.prep}, {wildcards.method})",
+    log:
+        "logs/stitch_mask/{sample}/{prep}.{method}.log",
+    benchmark:
+        "benchmarks/stitch_mask/{sample}/{prep}.{method}.tsv"
+    threads: 1
+    resources:
+        mem_mb=lambda wildcards, attempt: 512 * attempt,
+    conda:
+        "../envs/imaging.yaml"
+    script:
+        "../scripts/stitch.py"

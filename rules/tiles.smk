@@ -1,0 +1,25 @@
+# tile: check the sample's files and cut it into tiles and chunks (one job each).
+
+
+checkpoint plan:
+    input:
+        image=image_of,
+        truth=truth_of,
+    output:
+        "results/tiles/{sample}.json",
+    params:
+        channel=config["channel"],
+        tile_size=config["tiling"]["tile_size"],
+        chunk_megapixels=config["tiling"]["chunk_megapixels"],
+        truth_rule=config["ground_truth"]["foreground"],
+    log:
+        "logs/plan/{sample}.log",
+    benchmark:
+        "benchmarks/plan/{sample}.tsv"
+    threads: 1
+    resources:
+        mem_mb=lambda wildcards, attempt: 512 * attempt,
+    conda:
+        "../envs/imaging.yaml"
+    script:
+        "../scripts/plan_tiles.py"

@@ -1,0 +1,108 @@
+# validate: confusion maps and counts against the ground truth, metrics, overlays, summary.
+
+
+rule confusion:
+    input:
+        plan="results/tiles/{sample}.json",
+        mask="results/chunks/{sample}/{prep}.{method}/mask/{chunk}.tif",
+        truth=lambda wildcards: SAMPLES[wildcards.sample]["ground_truth"],
+    output:
+        confusion="results/chunks/{sample}/{prep}.{method}/confusion/{chunk}.tif",
+        counts="results/chunks/{sample}/{prep}.{method}/counts/{chunk}.tsv",
+    params:
+        truth_rule=config["ground_truth"]["foreground"],
+    log:
+        "logs/confusion/{sample}/{prep}.{method}/{chunk}.log",
+    benchmark:
+        "benchmarks/confusion/{sample}/{prep}.{method}/{chunk}.tsv"
+    threads: 1
+    resources:
+        mem_mb=lambda wildcards, attempt: 512 * attempt,
+    conda:
+        "../envs/imaging.yaml"
+    script:
+        "../scripts/confusion.py"
+
+
+rule stitch_confusion:
+    input:
+        plan="results/tiles/{sample}.json",
+        chunks=per_chunk("results/chunks/{sample}/{prep}.{method}/confusion/{chunk}.tif"),
+    output:
+        "results/confusion/{sample}/{prep}.{method}.ome.tif",
+    params:
+        reduce="confusion",
+        name=lambda wildcards: f"{wildcards.sample} confusion map 0 TN 1 FP 2 FN 3 TP ({wildcards.prep}, {wildcards.method})",
+    log:
+        "logs/stitch_confusion/{sample}/{prep}.{method}.log",
+    benchmark:
+        "benchmarks/stitch_confusion/{sample}/{prep}.{method}.tsv"
+    threads: 1
+    resources:
+        mem_mb=lambda wildcards, attempt: 512 * attempt,
+    conda:
+        "../envs/imaging.yaml"
+    script:
+        "../scripts/stitch.py"
+
+
+rule metrics:
+    input:
+        threshold="results/thresholds/{sample}/{prep}.{method}.json",
+        counts=lambda wildcards: (
+            per_chunk("results/chunks/{sample}/{prep}.{method}/counts/{chunk}.tsv")(wildcards)
+            if has_truth(wildcards.sample)
+            else []
+        ),
+    output:
+        metrics="results/metrics/{sample}/{prep}.{method}.tsv",
+        tiles="results/metrics/{sample}/{prep}.{method}.tiles.tsv",
+    params:
+        policy=config["metrics"]["edge_policy"],
+    log:
+        "logs/metrics/{sample}/{prep}.{method}.log",
+    benchmark:
+        "benchmarks/metrics/{sample}/{prep}.{method}.tsv"
+    threads: 1
+    resources:
+        mem_mb=lambda wildcards, attempt: 256 * attempt,
+    conda:
+        "../envs/tables.yaml"
+    script:
+        "../scripts/metrics.py"
+
+
+rule overlay:
+    input:
+        plan="results/tiles/{sample}.json",
+        image=image_of,
+        labels=lambda wildcards: (
+            "results/confusion/{sample}/{prep}.{method}.ome.tif"
+            if has_truth(wildcards.sample)
+            else "results/masks/{sample}/{prep}.{method}.ome.tif"
+        ),
+    output:
+        report(
+            "results/overlays/{sample}/{prep}.{method}.png",
+            caption="../resources/report/overlay.rst",
+            category="Overlays",
+            subcategory="{sample}",
+            labels={"sample": "{sample}", "preprocessing": "{prep}", "method": "{method}"},
+        ),
+    params:
+        channel=config["channel"],
+        alpha=config["overlay"]["alpha"],
+        colours=config["overlay"]["colours"],
+        max_pixels=config["overlay"]["max_pixels"],
+        has_truth=lambda wildcards: has_truth(wildcards.sample),
+    log:
+        "logs/overlay/{sample}/{prep}.{method}.log",
+    benchmark:
+        "benchmarks/overlay/{sample}/{prep}.{method}.tsv"
+    threads: 1
+    resources:
+        mem_mb=lambda wildcards, attempt: 1024 * attempt,
+    conda:
+        "../envs/imaging.yaml"
+    script:
+        "../scripts/overlay.py"

@@ -1,0 +1,38 @@
+"""Compare one mask chunk with the ground truth: confusion map (0 TN, 1 FP, 2 FN, 3 TP) and per-tile
+confusion counts."""
+
+import json
+
+from segval.io import ImageReader, write_tiles
+from segval.masks import binarize
+from segval.metrics import COUNT_NAMES, confusion_counts, confusion_map
+from segval.runner import run_step
+from segval.tables import write_tsv
+from segval.tiling import Plan
+
+TILE_COLUMNS = ("z", "row", "col", "y0", "y1", "x0", "x1") + COUNT_NAMES
+
+
+def main(smk):
+    with open(smk.input.plan) as handle:
+        manifest = json.load(handle)
+    plan = Plan.from_dict(manifest)
+    chunk = plan.chunk(smk.wildcards.chunk)
+    _, _, width = plan.shape
+    truth_channel = 0 if manifest["truth"]["channels"] > 1 else None
+    rows = []
+    with ImageReader(smk.input.mask) as masks, ImageReader(smk.input.truth, channel=truth_channel) as truths:
+
+        def code_tiles():
+            for tile in plan.tiles(chunk):
+                predicted = masks.read(tile.z - chunk.z0, tile.y0 - chunk.y0, tile.y1 - chunk.y0, tile.x0, tile.x1) != 0
+                truth = binarize(truths.read(tile.z, tile.y0, tile.y1, tile.x0, tile.x1), smk.params.truth_rule)
+                rows.append({**tile.__dict__, **confusion_counts(truth, predicted)})
+                yield confusion_map(truth, predicted)
+
+        shape = (chunk.z1 - chunk.z0, chunk.y1 - chunk.y0, width)
+        write_tiles(smk.output.confusion, code_tiles(), shape, "uint8", plan.tile_size)
+    write_tsv(smk.output.counts, rows, TILE_COLUMNS)
+
+
+run_step(main, snakemake)  # noqa: F821 - provided by Snakemake

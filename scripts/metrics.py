@@ -1,0 +1,43 @@
+"""Reduce per-tile confusion counts to metrics: pooled over the sample, per slice, and per tile."""
+
+import json
+
+from segval.metrics import COUNT_NAMES, SCORE_NAMES, add_counts, scores
+from segval.runner import run_step
+from segval.tables import read_tsv, write_tsv
+
+COLUMNS = ("sample", "prep", "method", "scope", "z", "threshold", "status") + COUNT_NAMES + SCORE_NAMES + ("edge_case",)
+TILE_COLUMNS = ("sample", "prep", "method", "z", "row", "col", "y0", "y1", "x0", "x1") + COUNT_NAMES + ("f1", "mcc", "edge_case")
+
+
+def main(smk):
+    with open(smk.input.threshold) as handle:
+        thresholds = json.load(handle)["thresholds"]
+    ids = {"sample": smk.wildcards.sample, "prep": smk.wildcards.prep, "method": smk.wildcards.method}
+    policy = smk.params.policy
+    status = "ok" if all(t["status"] == "ok" for t in thresholds) else "threshold_not_found"
+    image_threshold = thresholds[0]["threshold"] if len(thresholds) == 1 else None
+    tiles = [row for path in smk.input.counts for row in read_tsv(path)]
+    rows = []
+    if not tiles:  # no ground truth: the threshold is all there is to report
+        rows.append({**ids, "scope": "image", "threshold": image_threshold, "status": "no_ground_truth"})
+    else:
+        rows.append({**ids, "scope": "image", "threshold": image_threshold, "status": status, **_scored(tiles, policy)})
+        slices = sorted({row["z"] for row in tiles})
+        if len(slices) > 1:
+            by_z = {t["z"]: t for t in thresholds if t["z"] is not None}
+            for z in slices:
+                subset = [row for row in tiles if row["z"] == z]
+                threshold = by_z[z]["threshold"] if z in by_z else image_threshold
+                rows.append({**ids, "scope": "slice", "z": z, "threshold": threshold, "status": status, **_scored(subset, policy)})
+    write_tsv(smk.output.metrics, rows, COLUMNS)
+    tile_rows = [{**ids, **row, **{k: v for k, v in scores(row, policy).items() if k in ("f1", "mcc", "edge_case")}} for row in tiles]
+    write_tsv(smk.output.tiles, tile_rows, TILE_COLUMNS)
+
+
+def _scored(tile_rows, policy):
+    counts = add_counts(*tile_rows)
+    return {**counts, **scores(counts, policy)}
+
+
+run_step(main, snakemake)  # noqa: F821 - provided by Snakemake

@@ -1,0 +1,137 @@
+"""Full-resolution histograms of tiles, and their exact reduction to one histogram per scope.
+
+Integer images get one bin per possible value (256 for 8-bit, 65536 for 16-bit), so histograms add
+exactly: the histogram of a slice, a stack or a dataset is the sum of its tiles' histograms, and a
+global threshold computed from the sum equals the one computed from the whole image.
+
+Float images have no natural bins.  segval bins them like scikit-image does for a whole image
+(``FLOAT_BINS`` equal bins between the minimum and maximum), but over the range shared by all the
+tiles of the threshold's scope, found in a first pass (each chunk records its minimum and maximum);
+the same bins for every tile make the histograms add exactly again.
+"""
+
+import numpy as np
+
+#: Bins of float images, as scikit-image's default ``nbins``.
+FLOAT_BINS = 256
+
+
+def bins_for(dtype):
+    """``(n_bins, offset)`` of the full-resolution histogram of an integer dtype; bin ``i`` holds
+    value ``offset + i``.  ``None`` for float dtypes (binned over a shared range instead)."""
+    dtype = np.dtype(dtype)
+    if dtype == bool:
+        return 2, 0
+    if dtype.kind in "ui":
+        if dtype.itemsize > 2:
+            raise ValueError(f"{dtype} images are not supported (8- and 16-bit integers, floats)")
+        info = np.iinfo(dtype)
+        return int(info.max) - int(info.min) + 1, int(info.min)
+    return None
+
+
+def tile_histogram(tile, mask=None):
+    """Full-resolution histogram (int64) of an integer tile, optionally of the pixels under ``mask``.
+
+    Uses OpenCV's ``calcHist`` for 8- and 16-bit unsigned tiles (about 10 x faster than
+    ``np.bincount``); its float32 counts are exact below 2**24 pixels, which tiles of at most
+    4096 x 4096 respect.
+    """
+    n_bins, offset = bins_for(tile.dtype)
+    if tile.dtype in (np.uint8, np.uint16) and tile.size < 2**24:
+        import cv2
+
+        cv_mask = None if mask is None else np.ascontiguousarray(mask, dtype=np.uint8)
+        counts = cv2.calcHist([np.ascontiguousarray(tile)], [0], cv_mask, [n_bins], [0, n_bins])
+        return counts.ravel().astype(np.int64)
+    values = tile if mask is None else tile[mask.astype(bool)]
+    shifted = values.astype(np.int64).ravel() - offset
+    return np.bincount(shifted, minlength=n_bins).astype(np.int64)
+
+
+def float_histogram(values, low, high, bins=FLOAT_BINS, mask=None):
+    """Histogram of float values over the shared range ``[low, high]`` in ``bins`` equal bins."""
+    if mask is not None:
+        values = values[mask.astype(bool)]
+    values = values[np.isfinite(values)]
+    counts, _ = np.histogram(values, bins=bins, range=(low, high))
+    return counts.astype(np.int64)
+
+
+def float_edges(low, high, bins=FLOAT_BINS):
+    """Bin edges numpy uses for ``np.histogram(..., bins, range=(low, high))``."""
+    _, edges = np.histogram(np.empty(0), bins=bins, range=(low, high))
+    return edges
+
+
+def value_sum(tile, mask=None):
+    """Exact sum of an integer tile's values (Python int), or float sum of a float tile."""
+    values = tile if mask is None else tile[mask.astype(bool)]
+    if np.issubdtype(values.dtype, np.integer) or values.dtype == bool:
+        return int(values.sum(dtype=np.int64))
+    return float(values[np.isfinite(values)].sum(dtype=np.float64))
+
+
+class SliceAccumulator:
+    """Per-slice (and optionally per-tile) histograms, sums and ranges of one chunk.
+
+    Parameters
+    ----------
+    dtype : numpy dtype
+        Pixel type of the tiles.
+    slices : int
+        Slices in the chunk.
+    per_tile : bool
+        Also keep one histogram per tile (needed for per-tile thresholds only: 512 KB per tile for
+        16-bit images).
+    """
+
+    def __init__(self, dtype, slices, per_tile=False):
+        self.dtype = np.dtype(dtype)
+        self.bins = bins_for(self.dtype)
+        self.slices = slices
+        self.per_tile = per_tile
+        n_bins = self.bins[0] if self.bins else 0
+        self.counts = np.zeros((slices, n_bins), np.int64)
+        self.sums = [0] * slices
+        self.pixels = np.zeros(slices, np.int64)
+        self.low = np.full(slices, np.inf)
+        self.high = np.full(slices, -np.inf)
+        self.tile_counts = []
+        self.tile_index = []
+
+    def add(self, z_in_chunk, tile, row, col, mask=None):
+        """Account for one tile of slice ``z_in_chunk`` (grid position ``row, col``)."""
+        values = tile if mask is None else tile[mask.astype(bool)]
+        self.pixels[z_in_chunk] += values.size
+        self.sums[z_in_chunk] += value_sum(values)
+        if values.size:
+            finite = values if self.bins else values[np.isfinite(values)]
+            if finite.size:
+                self.low[z_in_chunk] = min(self.low[z_in_chunk], float(finite.min()))
+                self.high[z_in_chunk] = max(self.high[z_in_chunk], float(finite.max()))
+        if self.bins:
+            counts = tile_histogram(tile, mask)
+            self.counts[z_in_chunk] += counts
+            if self.per_tile:
+                self.tile_counts.append(counts)
+                self.tile_index.append((z_in_chunk, row, col))
+
+    def save(self, path, z0):
+        """Write an ``.npz`` with everything the threshold step needs (``z0``: first slice)."""
+        n_bins, offset = self.bins if self.bins else (0, 0)
+        arrays = {
+            "z": np.arange(z0, z0 + self.slices),
+            "counts": self.counts,
+            "offset": np.int64(offset),
+            "sums": np.array(self.sums, dtype=np.int64 if self.bins else np.float64),
+            "pixels": self.pixels,
+            "low": self.low,
+            "high": self.high,
+            "dtype": np.array(self.dtype.name),
+        }
+        if self.per_tile:
+            arrays["tile_counts"] = np.array(self.tile_counts, np.int64).reshape(-1, n_bins)
+            arrays["tile_index"] = np.array(self.tile_index, np.int64).reshape(-1, 3) + [z0, 0, 0]
+        with open(path, "wb") as handle:
+            np.savez(handle, **arrays)

@@ -1,0 +1,583 @@
+"""Reading images by region, and writing outputs completely or not at all.
+
+segval sees every image as a stack of 2-D slices, shape ``(slices, height, width)``: a PNG is one
+slice, a multi-page TIFF or a folder of per-slice files is many.  :class:`ImageReader` reads any
+rectangle of any slice without decoding more than it must:
+
+- uncompressed TIFF pages are memory-mapped, so a region costs only its own bytes;
+- compressed tiled or striped TIFF pages decode only the tiles/strips that meet the region (the last
+  few are cached, so reading a row of tiles decodes each strip once);
+- PNG, JPEG, BMP and other raster formats cannot be read partially: the slice is decoded whole (use
+  TIFF for images too large for that).
+
+Colour images need a ``channel`` (0 = red, 1 = green, 2 = blue for RGB).  Writers go through
+:func:`atomic_output`, which writes beside the target and renames, so an interrupted step never
+leaves a half-written file under the final name.
+"""
+
+import contextlib
+import os
+import re
+import struct
+from collections import OrderedDict
+from dataclasses import dataclass
+from pathlib import Path
+
+import cv2
+import numpy as np
+import tifffile
+
+from segval.errors import SegvalError
+from segval.files import atomic_output
+
+TIFF_SUFFIXES = (".tif", ".tiff", ".btf", ".tf8", ".tf2")
+RASTER_SUFFIXES = (".png", ".jpg", ".jpeg", ".bmp", ".gif", ".pgm", ".ppm", ".pbm", ".webp")
+SUPPORTED_SUFFIXES = TIFF_SUFFIXES + RASTER_SUFFIXES
+SUPPORTED_DTYPES = ("bool", "uint8", "uint16", "int8", "int16", "float32", "float64")
+
+_PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
+_PNG_CHANNELS = {0: 1, 2: 3, 3: 3, 4: 2, 6: 4}  # colour type -> channels as OpenCV decodes them
+_SEGMENT_CACHE_BYTES = 256 * 2**20
+
+
+@dataclass(frozen=True)
+class ImageInfo:
+    """What segval needs to know about an image before reading its pixels.
+
+    Attributes
+    ----------
+    path : str
+        The file or folder.
+    shape : tuple of int
+        ``(slices, height, width)``; a 2-D image has one slice.
+    dtype : str
+        Numpy dtype name of the pixels.
+    channels : int
+        Samples per pixel (1 = grayscale, 3 = RGB, ...).
+    kind : str
+        ``"tiff"``, ``"raster"`` (PNG, JPEG, ...) or ``"folder"`` (one file per slice).
+    """
+
+    path: str
+    shape: tuple
+    dtype: str
+    channels: int
+    kind: str
+
+    @property
+    def is_stack(self):
+        return self.shape[0] > 1
+
+    def to_dict(self):
+        return {
+            "path": self.path,
+            "shape": list(self.shape),
+            "dtype": self.dtype,
+            "channels": self.channels,
+            "kind": self.kind,
+        }
+
+
+def natural_key(name):
+    """Sort key that orders ``z2.png`` before ``z10.png``."""
+    return [int(part) if part.isdigit() else part.lower() for part in re.split(r"(\d+)", str(name))]
+
+
+def list_slice_files(folder):
+    """The image files of a folder-of-slices, in natural order."""
+    folder = Path(folder)
+    files = sorted(
+        (p for p in folder.iterdir() if p.is_file() and _suffix(p) in SUPPORTED_SUFFIXES),
+        key=lambda p: natural_key(p.name),
+    )
+    if not files:
+        raise SegvalError(
+            "folder contains no image files",
+            folder,
+            f"put one image per slice in it (suffixes: {', '.join(SUPPORTED_SUFFIXES)})",
+        )
+    return files
+
+
+def _suffix(path):
+    return Path(path).suffix.lower()
+
+
+def _check_exists(path):
+    if not os.path.exists(path):
+        raise SegvalError("file not found", path, "check the path in the sample sheet")
+
+
+def read_info(path):
+    """Read an image's geometry and pixel type without decoding its pixels where possible.
+
+    Parameters
+    ----------
+    path : str or Path
+        A TIFF (2-D, multi-page or BigTIFF), a raster image (PNG, JPEG, ...) or a folder of slices.
+
+    Returns
+    -------
+    ImageInfo
+    """
+    path = str(path)
+    _check_exists(path)
+    if os.path.isdir(path):
+        files = list_slice_files(path)
+        first = read_info(files[0])
+        if first.is_stack:
+            raise SegvalError(
+                f"{files[0].name} has {first.shape[0]} slices; a folder must hold one 2-D image per "
+                "slice",
+                path,
+                "give the multi-page TIFF itself in the sample sheet",
+            )
+        for other in files[1:]:
+            info = read_info(other)
+            if (info.shape, info.dtype, info.channels) != (first.shape, first.dtype, first.channels):
+                raise SegvalError(
+                    f"slice {other.name} is {info.shape[1:]} {info.dtype} with {info.channels} "
+                    f"channel(s) but {files[0].name} is {first.shape[1:]} {first.dtype} with "
+                    f"{first.channels}",
+                    path,
+                    "every slice of a stack must have the same size and pixel type",
+                )
+        return ImageInfo(path, (len(files),) + first.shape[1:], first.dtype, first.channels, "folder")
+    suffix = _suffix(path)
+    if suffix in TIFF_SUFFIXES:
+        with _open_tiff(path) as tif:
+            layout = _TiffLayout(tif, path)
+            return ImageInfo(path, layout.shape, layout.dtype, layout.channels, "tiff")
+    if suffix == ".png":
+        return _png_info(path)
+    if suffix in RASTER_SUFFIXES:
+        return _info_from_array(path, _decode_raster(path))
+    raise SegvalError(
+        f"unsupported file type {suffix!r}",
+        path,
+        f"convert it to TIFF or PNG (supported: {', '.join(SUPPORTED_SUFFIXES)})",
+    )
+
+
+def _info_from_array(path, array):
+    channels = array.shape[2] if array.ndim == 3 else 1
+    return ImageInfo(path, (1,) + array.shape[:2], _dtype_name(array.dtype, path), channels, "raster")
+
+
+def _dtype_name(dtype, path):
+    name = np.dtype(dtype).name
+    if name not in SUPPORTED_DTYPES:
+        raise SegvalError(
+            f"pixel type {name} is not supported",
+            path,
+            f"convert the image to one of {', '.join(SUPPORTED_DTYPES)}",
+        )
+    return name
+
+
+def _png_info(path):
+    with open(path, "rb") as handle:
+        head = handle.read(33)
+    if len(head) < 33 or head[:8] != _PNG_SIGNATURE or head[12:16] != b"IHDR":
+        raise SegvalError("not a valid PNG file (bad header)", path, "re-export the image")
+    width, height, bit_depth, colour_type = struct.unpack(">IIBB", head[16:26])
+    if colour_type not in _PNG_CHANNELS:
+        raise SegvalError(f"invalid PNG colour type {colour_type}", path, "re-export the image")
+    dtype = "uint16" if bit_depth == 16 and colour_type != 3 else "uint8"
+    return ImageInfo(path, (1, height, width), dtype, _PNG_CHANNELS[colour_type], "raster")
+
+
+def _decode_raster(path):
+    array = cv2.imread(str(path), cv2.IMREAD_UNCHANGED)
+    if array is None:
+        raise SegvalError("cannot decode the image (corrupt or unsupported)", path, "re-export it")
+    if array.ndim == 3:
+        # OpenCV decodes colour as BGR(A); segval numbers channels as stored, RGB(A).
+        array = array[:, :, [2, 1, 0, 3][: array.shape[2]]] if array.shape[2] in (3, 4) else array
+    return array
+
+
+@contextlib.contextmanager
+def _open_tiff(path):
+    try:
+        tif = tifffile.TiffFile(path)
+    except (tifffile.TiffFileError, ValueError, OSError) as error:
+        raise SegvalError(f"cannot read as TIFF ({error})", path, "re-export the image") from None
+    try:
+        yield tif
+    finally:
+        tif.close()
+
+
+class _TiffLayout:
+    """Map segval's (slice, channel) to the pages of a TIFF's first series."""
+
+    def __init__(self, tif, path):
+        series = tif.series[0]
+        axes, shape = series.axes, tuple(series.shape)
+        has_samples = axes.endswith("S")
+        plane_axes = axes[:-3] if has_samples else axes[:-2]
+        if len(axes) - len(plane_axes) - (1 if has_samples else 0) != 2 or not axes[
+            len(plane_axes) :
+        ].startswith("YX"):
+            raise SegvalError(
+                f"unsupported TIFF layout (axes {axes!r}, shape {shape})",
+                path,
+                "save the image as 2-D pages (axes YX or YXS)",
+            )
+        self.series = series
+        self.height, self.width = shape[len(plane_axes) : len(plane_axes) + 2]
+        self.samples = shape[-1] if has_samples else 1
+        self.plane_shape = shape[: len(plane_axes)]
+        self.channel_axis = plane_axes.find("C") if "C" in plane_axes else None
+        planes = int(np.prod(self.plane_shape)) if self.plane_shape else 1
+        n_channels_as_planes = shape[self.channel_axis] if self.channel_axis is not None else 1
+        self.slices = planes // n_channels_as_planes
+        self.channels = self.samples * n_channels_as_planes
+        self.shape = (self.slices, self.height, self.width)
+        self.dtype = _dtype_name(series.dtype, path)
+
+    def page_index(self, z, channel):
+        """Index into ``series.pages`` of slice ``z`` (and ``channel`` when channels are pages)."""
+        if self.channel_axis is None:
+            return z
+        z_shape = [n for i, n in enumerate(self.plane_shape) if i != self.channel_axis]
+        z_index = list(np.unravel_index(z, z_shape)) if z_shape else []
+        z_index.insert(self.channel_axis, channel)
+        return int(np.ravel_multi_index(z_index, self.plane_shape))
+
+
+class ImageReader:
+    """Read rectangles of an image's slices, one channel, decoding as little as possible.
+
+    Parameters
+    ----------
+    path : str or Path
+        Image file or folder of slices (see :func:`read_info`).
+    channel : int, optional
+        Channel to read from a multi-channel image.  Required when the image has more than one
+        channel; must be left unset (or 0) for grayscale images.
+
+    Examples
+    --------
+    >>> with ImageReader("big.tif") as reader:                     # doctest: +SKIP
+    ...     tile = reader.read(z=0, y0=0, y1=1024, x0=2048, x1=3072)
+    """
+
+    def __init__(self, path, channel=None):
+        self.path = str(path)
+        self.info = read_info(self.path)
+        self.channel = _check_channel(self.info, channel)
+        self._tif = None
+        self._layout = None
+        self._files = list_slice_files(self.path) if self.info.kind == "folder" else None
+        self._raster = None  # (z, decoded 2-D array) of the last raster slice
+        self._segments = OrderedDict()
+        self._segment_bytes = 0
+        if self.info.kind == "tiff":
+            self._tif = tifffile.TiffFile(self.path)
+            self._layout = _TiffLayout(self._tif, self.path)
+
+    @property
+    def shape(self):
+        return self.info.shape
+
+    @property
+    def dtype(self):
+        return np.dtype(self.info.dtype)
+
+    def close(self):
+        if self._tif is not None:
+            self._tif.close()
+            self._tif = None
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        self.close()
+
+    def read(self, z, y0, y1, x0, x1):
+        """Pixels ``[y0:y1, x0:x1]`` of slice ``z`` as a 2-D array (a copy or a read-only view)."""
+        slices, height, width = self.info.shape
+        if not (0 <= z < slices and 0 <= y0 < y1 <= height and 0 <= x0 < x1 <= width):
+            raise IndexError(f"region z={z} y={y0}:{y1} x={x0}:{x1} outside {self.info.shape}")
+        if self.info.kind == "tiff":
+            return self._read_tiff(z, y0, y1, x0, x1)
+        return self._raster_slice(z)[y0:y1, x0:x1]
+
+    def read_slice(self, z):
+        """The whole slice ``z`` (2-D)."""
+        _, height, width = self.info.shape
+        return self.read(z, 0, height, 0, width)
+
+    def _select_channel(self, array):
+        if array.ndim == 3:
+            return array[:, :, self.channel or 0]
+        return array
+
+    def _raster_slice(self, z):
+        if self._raster is None or self._raster[0] != z:
+            path = self._files[z] if self._files is not None else self.path
+            if _suffix(path) in TIFF_SUFFIXES:
+                array = tifffile.imread(path)
+            else:
+                array = _decode_raster(path)
+            self._raster = (z, self._select_channel(array))
+        return self._raster[1]
+
+    def _read_tiff(self, z, y0, y1, x0, x1):
+        layout = self._layout
+        plane_channel = 0
+        sample = 0
+        if layout.channel_axis is not None:
+            plane_channel, sample = divmod(self.channel or 0, layout.samples)
+        else:
+            sample = self.channel or 0
+        page = layout.series.pages[layout.page_index(z, plane_channel)]
+        key = page.keyframe
+        if page.is_memmappable:
+            separate = key.planarconfig == 2 and layout.samples > 1
+            shape = (layout.height, layout.width, layout.samples)
+            array = np.memmap(
+                self._tif.filehandle.path,
+                dtype=key.dtype.newbyteorder(self._tif.byteorder),
+                mode="r",
+                offset=page.dataoffsets[0],
+                shape=(shape[2],) + shape[:2] if separate else shape,
+            )
+            region = array[sample, y0:y1, x0:x1] if separate else array[y0:y1, x0:x1, sample]
+            # Native byte order, so that OpenCV and numpy's fast paths accept it.
+            return np.asarray(region.astype(key.dtype.newbyteorder("="), copy=not region.dtype.isnative))
+        return self._read_segments(page, key, y0, y1, x0, x1, sample)
+
+    def _read_segments(self, page, key, y0, y1, x0, x1, sample):
+        layout = self._layout
+        separate = key.planarconfig == 2 and layout.samples > 1
+        out = np.empty((y1 - y0, x1 - x0), dtype=key.dtype)
+        if key.is_tiled:
+            seg_h, seg_w = key.tilelength, key.tilewidth
+        else:
+            seg_h, seg_w = key.rowsperstrip, layout.width
+        segs_y = -(-layout.height // seg_h)
+        segs_x = -(-layout.width // seg_w)
+        plane_offset = sample * segs_y * segs_x if separate else 0
+        for sy in range(y0 // seg_h, -(-y1 // seg_h)):
+            for sx in range(x0 // seg_w, -(-x1 // seg_w)):
+                index = plane_offset + sy * segs_x + sx
+                segment = self._segment(page, key, index)
+                seg = segment[:, :, 0 if separate else sample]
+                top, left = sy * seg_h, sx * seg_w
+                ya, yb = max(y0, top), min(y1, top + seg.shape[0])
+                xa, xb = max(x0, left), min(x1, left + seg.shape[1])
+                out[ya - y0 : yb - y0, xa - x0 : xb - x0] = seg[ya - top : yb - top, xa - left : xb - left]
+        return out
+
+    def _segment(self, page, key, index):
+        cache_key = (id(page), page.dataoffsets[index])
+        if cache_key in self._segments:
+            self._segments.move_to_end(cache_key)
+            return self._segments[cache_key]
+        handle = self._tif.filehandle
+        with handle.lock:
+            handle.seek(page.dataoffsets[index])
+            data = handle.read(page.databytecounts[index])
+        kwargs = {"_fullsize": key.is_tiled}
+        if key.compression in (6, 7, 34892, 33007):  # JPEG variants need their tables
+            kwargs.update(jpegtables=page.jpegtables, jpegheader=key.jpegheader)
+        decoded, _, shape = key.decode(data or None, index, **kwargs)
+        if decoded is None:  # an empty (sparse) segment reads as zeros
+            decoded = np.zeros(shape, key.dtype)
+        segment = decoded.reshape(decoded.shape[-3:])
+        self._segments[cache_key] = segment
+        self._segment_bytes += segment.nbytes
+        while self._segment_bytes > _SEGMENT_CACHE_BYTES and len(self._segments) > 1:
+            _, evicted = self._segments.popitem(last=False)
+            self._segment_bytes -= evicted.nbytes
+        return segment
+
+
+def _check_channel(info, channel):
+    if info.channels == 1:
+        if channel not in (None, 0):
+            raise SegvalError(
+                f"channel {channel} requested but the image has one channel",
+                info.path,
+                "remove the `channel` option (or set it to null) for grayscale images",
+            )
+        return None
+    if channel is None:
+        raise SegvalError(
+            f"the image has {info.channels} channels but no channel was chosen",
+            info.path,
+            f"set `channel` in the config to one of 0..{info.channels - 1} "
+            "(0 = red, 1 = green, 2 = blue for RGB)",
+        )
+    if not 0 <= channel < info.channels:
+        raise SegvalError(
+            f"channel {channel} requested but the image has {info.channels} channels",
+            info.path,
+            f"set `channel` to one of 0..{info.channels - 1}",
+        )
+    return channel
+
+
+def write_png(path, image):
+    """Write a uint8/uint16 gray, RGB or RGBA array (channels in RGB order) as PNG, atomically."""
+    image = np.asarray(image)
+    if image.ndim == 3 and image.shape[2] in (3, 4):
+        image = image[:, :, [2, 1, 0, 3][: image.shape[2]]]  # OpenCV writes BGR(A)
+    with atomic_output(path) as tmp:
+        if not cv2.imwrite(str(tmp), np.ascontiguousarray(image)):
+            raise SegvalError("could not write PNG", path, "check the disk and permissions")
+
+
+def write_tiff(path, data, **kwargs):
+    """Write ``data`` (array or tile iterator, see :meth:`tifffile.TiffWriter.write`) atomically."""
+    with atomic_output(path) as tmp:
+        tifffile.imwrite(tmp, data, **kwargs)
+
+
+#: Codec of the per-chunk intermediates: zstd level 1 compresses masks ~80x at ~500 MP/s.
+CHUNK_COMPRESSION = {"compression": "zstd", "compressionargs": {"level": 1}}
+
+
+def write_tiles(path, tiles, shape, dtype, tile_size, compress=True, **kwargs):
+    """Write a tiled TIFF, atomically, from an iterator of tiles in slice, row, column order.
+
+    Parameters
+    ----------
+    path : str or Path
+        Output TIFF.
+    tiles : iterator of numpy.ndarray
+        Tiles of at most ``tile_size`` x ``tile_size`` (edge tiles may be smaller), page by page.
+    shape : tuple of int
+        ``(slices, height, width)``.
+    dtype : numpy dtype
+    tile_size : int
+        TIFF tile edge (a multiple of 16).
+    compress : bool
+        zstd-compress (see :data:`CHUNK_COMPRESSION`); otherwise store raw, which is fastest to read
+        and write for dense images.
+    **kwargs
+        Passed to :func:`tifffile.imwrite` (e.g. ``description``).
+    """
+    options = dict(CHUNK_COMPRESSION) if compress else {}
+    # minisblack + axes: a 3- or 4-page stack must not be taken for an RGB(A) image.
+    options.update(photometric="minisblack", metadata={"axes": "ZYX"})
+    options.update(kwargs)
+    write_tiff(path, tiles, shape=tuple(shape), dtype=dtype, tile=(tile_size, tile_size), **options)
+
+
+class ChunkSet:
+    """The chunk files of one sample read as one image (e.g. to stitch them or read across them).
+
+    Parameters
+    ----------
+    paths : list of str
+        One TIFF per chunk, in chunk order.
+    plan : segval.tiling.Plan
+        The sample's plan: which slices and rows each chunk holds.
+    """
+
+    def __init__(self, paths, plan):
+        if len(paths) != len(plan.chunks):
+            raise ValueError(f"{len(paths)} chunk files for {len(plan.chunks)} chunks")
+        self.plan = plan
+        self.shape = plan.shape
+        self._paths = list(paths)
+        self._readers = {}
+
+    def _reader(self, index):
+        if index not in self._readers:
+            if len(self._readers) >= 4:  # keep few files open: chunks are read in order
+                self._readers.pop(next(iter(self._readers))).close()
+            self._readers[index] = ImageReader(self._paths[index])
+        return self._readers[index]
+
+    def read(self, z, y0, y1, x0, x1):
+        """Pixels ``[y0:y1, x0:x1]`` of slice ``z``, from whichever chunks hold them."""
+        parts = []
+        for chunk in self.plan.chunks:
+            if chunk.z0 <= z < chunk.z1 and chunk.y0 < y1 and y0 < chunk.y1:
+                ya, yb = max(y0, chunk.y0), min(y1, chunk.y1)
+                reader = self._reader(chunk.index)
+                parts.append(reader.read(z - chunk.z0, ya - chunk.y0, yb - chunk.y0, x0, x1))
+        return parts[0] if len(parts) == 1 else np.concatenate(parts, axis=0)
+
+    @property
+    def dtype(self):
+        return self._reader(0).dtype
+
+    def close(self):
+        for reader in self._readers.values():
+            reader.close()
+        self._readers.clear()
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        self.close()
+
+
+#: Codec of final outputs: Deflate, which Fiji (Bio-Formats), napari and QuPath all read.
+FINAL_COMPRESSION = {"compression": "zlib", "compressionargs": {"level": 1}}
+#: Pyramid levels are added (each halving the slice) until the largest side is at most this.
+PYRAMID_TOP = 2048
+
+
+def pyramid_factors(shape, top=PYRAMID_TOP):
+    """Downsampling factors of the pyramid levels below full resolution: ``[2, 4, ...]``."""
+    _, height, width = shape
+    factors = []
+    while max(height, width) / (2 ** len(factors)) > top:
+        factors.append(2 ** (len(factors) + 1))
+    return factors
+
+
+def write_stitched(path, source, tile_size, reduce="mean", description=None):
+    """Write ``source`` as a tiled, Deflate-compressed OME-TIFF, with a pyramid when it is large.
+
+    Reads ``source`` one tile at a time (memory ~ one tile per level), so any size can be written.
+
+    Parameters
+    ----------
+    path : str or Path
+        Output, ending in ``.ome.tif``.
+    source : object
+        Has ``shape`` ``(slices, height, width)``, ``dtype`` and ``read(z, y0, y1, x0, x1)``
+        (an :class:`ImageReader` or :class:`ChunkSet`).
+    tile_size : int
+        TIFF tile edge (a multiple of 16).
+    reduce : {"mean", "max", "confusion"}
+        How pyramid levels summarise blocks (see :mod:`segval.downsample`).
+    description : str, optional
+        Stored in the OME metadata as the image name.
+    """
+    from segval.downsample import REDUCERS
+
+    slices, height, width = source.shape
+    dtype = np.dtype(source.dtype)
+    reducer = REDUCERS[reduce]
+    factors = pyramid_factors(source.shape)
+
+    def level_tiles(factor):
+        block = tile_size * factor
+        for z in range(slices):
+            for y0 in range(0, height, block):
+                for x0 in range(0, width, block):
+                    region = source.read(z, y0, min(y0 + block, height), x0, min(x0 + block, width))
+                    yield reducer(region, factor)
+
+    options = dict(FINAL_COMPRESSION, tile=(tile_size, tile_size), dtype=dtype, photometric="minisblack")
+    metadata = {"axes": "ZYX" if slices > 1 else "YX", "Name": description or Path(path).name}
+    with atomic_output(path) as tmp:
+        bigtiff = slices * height * width * dtype.itemsize > 2**31
+        with tifffile.TiffWriter(tmp, bigtiff=bigtiff, ome=True) as tif:
+            shape = (slices, height, width) if slices > 1 else (height, width)
+            tif.write(level_tiles(1), shape=shape, subifds=len(factors), metadata=metadata, **options)
+            for factor in factors:
+                reduced = (-(-height // factor), -(-width // factor))
+                level_shape = (slices,) + reduced if slices > 1 else reduced
+                tif.write(level_tiles(factor), shape=level_shape, subfiletype=1, **options)

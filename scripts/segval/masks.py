@@ -1,0 +1,80 @@
+"""Binary masks from ground-truth files, whatever their convention.
+
+Experts' masks come as 0/255 or 0/1 images, label images, or with inverted polarity (foreground 0).
+A *foreground rule* says which pixels are foreground:
+
+- ``"nonzero"`` (default): any non-zero value; the mask must hold at most two values;
+- ``"zero"``: inverted polarity, 0 is foreground; at most two values;
+- ``"labels"``: any non-zero label of a label image (any number of values);
+- an integer ``N``: pixels equal to ``N`` (any number of values, e.g. one class of a multi-class
+  annotation).
+
+Two values at most is what "binary" means here; a grayscale image given as ground truth by mistake
+has many, and :func:`check_binary` says so with the values it found.
+"""
+
+import numpy as np
+
+from segval.errors import SegvalError
+
+RULES = ("nonzero", "zero", "labels")
+_MAX_VALUES_SHOWN = 8
+
+
+def binarize(array, rule="nonzero"):
+    """Foreground mask of ``array`` under ``rule`` (see the module docstring)."""
+    array = np.asarray(array)
+    if rule == "nonzero" or rule == "labels":
+        return array != 0
+    if rule == "zero":
+        return array == 0
+    if isinstance(rule, (int, np.integer)) and not isinstance(rule, bool):
+        return array == rule
+    raise ValueError(f"unknown foreground rule {rule!r}; use one of {', '.join(RULES)} or an integer")
+
+
+def distinct_values(array, limit=_MAX_VALUES_SHOWN + 1):
+    """Up to ``limit`` distinct values of ``array`` (sorted), cheaply for 8/16-bit masks."""
+    array = np.asarray(array)
+    if array.dtype == bool:
+        present = [value for value in (False, True) if (array == value).any()]
+        return np.array(present, dtype=bool)
+    if array.dtype in (np.uint8, np.uint16):
+        import cv2
+
+        bins = 256 if array.dtype == np.uint8 else 65536
+        flat = array.reshape(1, -1) if array.ndim != 2 else array
+        counts = np.zeros(bins, np.int64)
+        # calcHist counts in float32: exact only below 2**24 pixels per call.
+        rows_per_call = max(1, (2**24 - 1) // max(1, flat.shape[1]))
+        for start in range(0, flat.shape[0], rows_per_call):
+            part = np.ascontiguousarray(flat[start : start + rows_per_call])
+            counts += cv2.calcHist([part], [0], None, [bins], [0, bins]).ravel().astype(np.int64)
+        return np.flatnonzero(counts)[:limit].astype(array.dtype)
+    return np.unique(array)[:limit]
+
+
+def check_binary(values, rule, path):
+    """Raise a :class:`SegvalError` if a ground truth with these distinct ``values`` is not a mask.
+
+    Parameters
+    ----------
+    values : array_like
+        Distinct values found in the ground truth (e.g. from :func:`distinct_values`).
+    rule : str or int
+        The foreground rule.
+    path : str
+        The ground-truth file, for the message.
+    """
+    values = np.unique(np.asarray(values))
+    if rule in ("labels",) or (isinstance(rule, (int, np.integer)) and not isinstance(rule, bool)):
+        return
+    if len(values) > 2:
+        shown = ", ".join(str(v) for v in values[:_MAX_VALUES_SHOWN])
+        more = " ..." if len(values) > _MAX_VALUES_SHOWN else ""
+        raise SegvalError(
+            f"ground truth is not binary under foreground rule {rule!r}: it holds values {shown}{more}",
+            path,
+            "give a mask with two values (e.g. 0/255), or set ground_truth.foreground in the config to "
+            "'labels' for a label image or to the foreground value N of a multi-class mask",
+        )

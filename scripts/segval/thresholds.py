@@ -1,0 +1,365 @@
+"""Global thresholds computed from a histogram, so that they can come from histograms summed over tiles.
+
+Every global method here is a function of the image's histogram alone.  segval histograms integer
+images at full resolution (one bin per value: 256 bins for 8-bit, 65536 for 16-bit), so the
+histogram of a whole image is exactly the sum of its tiles' histograms, and a threshold computed from
+the summed histogram equals the one computed from the whole image.
+
+Conventions
+-----------
+- Foreground is ``value > threshold`` for every method (as in scikit-image and ImageJ).
+- The scikit-image family (``otsu``, ``li``, ``yen``, ``triangle``, ``isodata``, ``mean``,
+  ``minimum``) returns exactly what ``skimage.filters.threshold_<name>`` (scikit-image 0.26) returns
+  for the image the histogram was taken of, float32 rounding of the counts included: the tests
+  compare the two.  For float images skimage bins the image into 256 bins between its minimum and
+  maximum; segval does the same over the range shared by all tiles, so Otsu, Yen, IsoData, Minimum
+  and Triangle stay identical, while Li and Mean (which skimage computes from the raw float values)
+  are computed from bin centres and the exact sum respectively, and can differ in the last digits.
+- The ImageJ family (``ij_*``, see :mod:`segval.imagej`) returns ImageJ's bin index ``t`` (bins
+  ``0..t`` are background), which is a threshold value under the same ``>`` convention once mapped
+  through the bin values.
+- ``manual:<value>`` is the given value; ``percentile:<p>`` is the smallest value with at least
+  ``p`` % of the pixels at or below it (so about ``100 - p`` % are foreground).
+
+References
+----------
+.. [1] N. Otsu, "A threshold selection method from gray-level histograms", IEEE Trans. Syst. Man
+       Cybern. 9(1):62-66, 1979.
+.. [2] C. H. Li and P. K. S. Tam, "An iterative algorithm for minimum cross entropy thresholding",
+       Pattern Recognit. Lett. 19(8):771-776, 1998.
+.. [3] J.-C. Yen, F.-J. Chang and S. Chang, "A new criterion for automatic multilevel thresholding",
+       IEEE Trans. Image Process. 4(3):370-378, 1995.
+.. [4] G. W. Zack, W. E. Rogers and S. A. Latt, "Automatic measurement of sister chromatid exchange
+       frequency", J. Histochem. Cytochem. 25(7):741-753, 1977 (Triangle).
+.. [5] T. W. Ridler and S. Calvard, "Picture thresholding using an iterative selection method",
+       IEEE Trans. Syst. Man Cybern. 8:630-632, 1978 (IsoData).
+.. [6] C. A. Glasbey, "An analysis of histogram-based thresholding algorithms", CVGIP: Graphical
+       Models and Image Processing 55:532-537, 1993 (Mean, Minimum).
+"""
+
+import numpy as np
+
+from segval.errors import ThresholdNotFound
+
+#: scikit-image's global methods, by segval's names.
+SKIMAGE_METHODS = ("otsu", "li", "yen", "triangle", "isodata", "mean", "minimum")
+#: Methods that take a value after a colon, e.g. ``manual:79``, ``percentile:95``.
+PARAMETRISED_METHODS = ("manual", "percentile")
+
+
+def _ij_methods():
+    try:
+        from segval.imagej import IJ_METHODS
+    except ImportError:  # pragma: no cover - the ImageJ family is optional while it is built
+        return ()
+    return tuple(IJ_METHODS)
+
+
+#: Every global method name (``manual`` and ``percentile`` take a value: ``manual:79``).
+METHODS = SKIMAGE_METHODS + _ij_methods() + PARAMETRISED_METHODS
+
+
+def parse_method(spec):
+    """Split a method spec into ``(name, value)``: ``"otsu"`` -> ``("otsu", None)``,
+    ``"manual:79"`` -> ``("manual", 79.0)``.
+
+    Raises
+    ------
+    ValueError
+        For an unknown name, a missing or extra value, or a percentile outside 0..100.
+    """
+    name, _, value = str(spec).partition(":")
+    if name not in METHODS:
+        raise ValueError(f"unknown threshold method {spec!r}; known: {', '.join(METHODS)}")
+    if name in PARAMETRISED_METHODS:
+        try:
+            number = float(value)
+        except ValueError:
+            raise ValueError(f"{name} needs a number, e.g. '{name}:{50 if name == 'percentile' else 79}'"
+                             f"; got {spec!r}") from None
+        if name == "percentile" and not 0 <= number <= 100:
+            raise ValueError(f"percentile must be within 0..100, got {spec!r}")
+        return name, number
+    if value:
+        raise ValueError(f"method {name!r} takes no value; got {spec!r}")
+    return name, None
+
+
+def method_file_id(spec):
+    """The method's name in file names: ``manual:79`` -> ``manual-79``."""
+    return str(spec).replace(":", "-")
+
+
+def bin_values(n_bins, bin_edges=None, offset=0):
+    """The value each bin stands for: ``offset + i`` for integer data, bin centres for float data."""
+    if bin_edges is None:
+        return np.arange(offset, offset + n_bins)
+    edges = np.asarray(bin_edges, dtype=np.float64)
+    if edges.shape != (n_bins + 1,):
+        raise ValueError(f"{n_bins} bins need {n_bins + 1} edges, got {edges.shape[0]}")
+    return (edges[:-1] + edges[1:]) / 2
+
+
+def threshold_from_histogram(counts, method, bin_edges=None, *, offset=0, total=None):
+    """Global threshold of the image whose histogram is ``counts``.
+
+    Parameters
+    ----------
+    counts : array_like of int
+        Pixel count per bin.  For integer images bin ``i`` holds value ``offset + i``.
+    method : str
+        A name from :data:`METHODS`, with ``:value`` for ``manual`` and ``percentile``.
+    bin_edges : array_like of float, optional
+        ``len(counts) + 1`` bin edges for float images (bins represent their centres).
+    offset : int, optional
+        Value of bin 0 for integer images (e.g. -32768 for int16).
+    total : int or float, optional
+        Exact sum of all pixel values, used by ``mean`` (without it the bin values are summed,
+        which is exact for integer images).
+
+    Returns
+    -------
+    float
+        The threshold; foreground is ``value > threshold``.
+
+    Raises
+    ------
+    ThresholdNotFound
+        When the method cannot find a threshold on this histogram (``minimum`` and ``ij_minimum``,
+        ``ij_intermodes`` on histograms that never become bimodal; any method on an empty one).
+
+    Examples
+    --------
+    >>> counts = np.bincount([10, 10, 11, 12, 200, 201, 201, 202], minlength=256)
+    >>> threshold_from_histogram(counts, "otsu")
+    12.0
+    """
+    name, value = parse_method(method)
+    counts = np.asarray(counts)
+    if counts.ndim != 1 or counts.size < 1:
+        raise ValueError(f"counts must be a 1-D histogram, got shape {counts.shape}")
+    if np.any(counts < 0):
+        raise ValueError("histogram counts must be non-negative")
+    values = bin_values(counts.size, bin_edges, offset)
+    if name == "manual":
+        return float(value)
+    if not counts.any():
+        raise ThresholdNotFound(f"{method}: the histogram is empty (no pixels to threshold)")
+    if name == "percentile":
+        return float(_percentile(counts, values, value))
+    if name.startswith("ij_"):
+        from segval.imagej import ij_threshold
+
+        return float(values[ij_threshold(counts.astype(np.int64), name)])
+    if name == "mean":
+        return float(_mean(counts, values, total))
+    trimmed_counts, trimmed_values = _trim(counts, values)
+    return float(_SKIMAGE[name](trimmed_counts, trimmed_values))
+
+
+def _trim(counts, values):
+    """Drop empty bins below the minimum and above the maximum, as skimage's histogram does."""
+    nonzero = np.flatnonzero(counts)
+    start, stop = nonzero[0], nonzero[-1] + 1
+    return counts[start:stop], values[start:stop]
+
+
+def _percentile(counts, values, percent):
+    counts, values = _trim(counts, values)
+    cumulative = np.cumsum(counts, dtype=np.int64)
+    index = int(np.searchsorted(cumulative, percent / 100 * cumulative[-1], side="left"))
+    return values[min(index, counts.size - 1)]
+
+
+def _mean(counts, values, total):
+    n = int(counts.sum())
+    if total is None:
+        if np.issubdtype(values.dtype, np.integer):
+            total = int(np.dot(counts.astype(np.int64), values.astype(np.int64)))
+        else:
+            total = float(np.dot(counts.astype(np.float64), values))
+    # Same arithmetic as numpy's mean of the image: an exactly summed float64 total, divided once.
+    return np.float64(total) / n
+
+
+def _otsu(counts, values):
+    if counts.size == 1:
+        return values[0]
+    counts = counts.astype(np.float32)
+    weight_below = np.cumsum(counts)
+    weight_above = np.cumsum(counts[::-1])[::-1]
+    mean_below = np.cumsum(counts * values) / weight_below
+    mean_above = (np.cumsum((counts * values)[::-1]) / weight_above[::-1])[::-1]
+    between_variance = weight_below[:-1] * weight_above[1:] * (mean_below[:-1] - mean_above[1:]) ** 2
+    return values[np.argmax(between_variance)]
+
+
+def _yen(counts, values):
+    if counts.size == 1:
+        return values[0]
+    pmf = counts.astype(np.float32) / counts.astype(np.float32).sum()
+    cumulative = np.cumsum(pmf)
+    squares_below = np.cumsum(pmf**2)
+    squares_above = np.cumsum(pmf[::-1] ** 2)[::-1]
+    criterion = np.log(
+        ((squares_below[:-1] * squares_above[1:]) ** -1) * (cumulative[:-1] * (1.0 - cumulative[:-1])) ** 2
+    )
+    return values[criterion.argmax()]
+
+
+def _isodata(counts, values):
+    if counts.size == 1:
+        return values[0]
+    counts = counts.astype(np.float32)
+    cumulative = np.cumsum(counts)
+    cumulative_above = cumulative[-1] - cumulative
+    weighted = np.cumsum(counts * values)
+    mean_below = weighted[:-1] / cumulative[:-1]
+    mean_above = (weighted[-1] - weighted[:-1]) / cumulative_above[:-1]
+    midpoint = (mean_below + mean_above) / 2.0
+    bin_width = values[1] - values[0]
+    distance = midpoint - values[:-1]
+    return values[:-1][(distance >= 0) & (distance < bin_width)][0]
+
+
+def _li(counts, values):
+    if counts.size == 1:
+        return values[0]
+    low = values[0]
+    shifted = values - low
+    n = int(counts.sum())
+    if np.issubdtype(values.dtype, np.integer):
+        tolerance = 0.5
+        current_mean = np.float64(int(np.dot(counts.astype(np.int64), shifted.astype(np.int64)))) / n
+    else:
+        tolerance = np.min(np.diff(shifted[counts > 0])) / 2
+        current_mean = np.float64(np.dot(counts.astype(np.float64), shifted)) / n
+    weights = counts.astype(np.float32)
+    t_next, t_current = current_mean, -2 * tolerance
+    while abs(t_next - t_current) > tolerance:
+        t_current = t_next
+        above = shifted > t_current
+        mean_above = np.average(shifted[above], weights=weights[above])
+        mean_below = np.average(shifted[~above], weights=weights[~above])
+        if mean_below == 0:
+            break
+        t_next = (mean_below - mean_above) / (np.log(mean_below) - np.log(mean_above))
+    return t_next + low
+
+
+def _triangle(counts, values):
+    counts = counts.astype(np.int64)
+    n_bins = counts.size
+    peak = int(np.argmax(counts))
+    peak_height = counts[peak]
+    low, high = np.flatnonzero(counts)[[0, -1]]
+    if low == high:
+        return values[low]
+    # The longer tail decides the side: flip so that it always lies below the peak.
+    flip = peak - low < high - peak
+    if flip:
+        counts = counts[::-1]
+        low = n_bins - high - 1
+        peak = n_bins - peak - 1
+    width = peak - low
+    x = np.arange(width)
+    y = counts[x + low]
+    # Python ints: skimage's int64 square would overflow for peaks above 3e9 pixels (huge stacks).
+    norm = np.sqrt(float(int(peak_height) ** 2 + int(width) ** 2))
+    distance = (peak_height / norm) * x - (width / norm) * y
+    level = int(np.argmax(distance)) + low
+    if flip:
+        level = n_bins - level - 1
+    return values[level]
+
+
+def _local_maxima(smoothed):
+    """Bins where a rise turns into a fall; flat runs keep the direction they were entered with.
+
+    Vectorised form of scikit-image's scan: the direction before step ``i`` is the sign of the last
+    non-flat step before it (rising at the start), and a peak is a falling step entered rising.
+    """
+    steps = np.sign(np.diff(smoothed))
+    if steps.size == 0:
+        return steps.astype(np.intp)
+    last_moving = np.where(steps != 0, np.arange(steps.size), -1)
+    np.maximum.accumulate(last_moving, out=last_moving)
+    direction = np.where(last_moving >= 0, steps[np.maximum(last_moving, 0)], 1)
+    direction_before = np.r_[1, direction[:-1]]
+    return np.flatnonzero((steps < 0) & (direction_before > 0))
+
+
+def _minimum(counts, values, max_iterations=10000):
+    from scipy import ndimage
+
+    smoothed = counts.astype(np.float32)
+    for iteration in range(max_iterations):
+        smoothed = ndimage.uniform_filter1d(smoothed, 3)
+        maxima = _local_maxima(smoothed)
+        if len(maxima) < 3:
+            break
+    if len(maxima) != 2:
+        raise ThresholdNotFound(
+            "minimum: the smoothed histogram never had exactly two peaks "
+            f"({len(maxima)} after {iteration + 1} smoothing passes)"
+        )
+    if iteration == max_iterations - 1:
+        raise ThresholdNotFound(f"minimum: still more than two peaks after {max_iterations} passes")
+    valley = int(np.argmin(smoothed[maxima[0] : maxima[1] + 1]))
+    return values[maxima[0] + valley]
+
+
+_SKIMAGE = {
+    "otsu": _otsu,
+    "yen": _yen,
+    "isodata": _isodata,
+    "li": _li,
+    "triangle": _triangle,
+    "minimum": _minimum,
+}
+
+
+def apply_threshold(values, threshold):
+    """Foreground mask ``values > threshold`` (False everywhere when ``threshold`` is None).
+
+    For integer images the comparison is made with ``floor(threshold)``, which selects the same
+    pixels and keeps numpy on its fast integer path.
+    """
+    values = np.asarray(values)
+    if threshold is None:
+        return np.zeros(values.shape, bool)
+    if np.issubdtype(values.dtype, np.integer):
+        info = np.iinfo(values.dtype)
+        cut = np.floor(threshold)
+        if cut >= info.max:
+            return np.zeros(values.shape, bool)
+        if cut < info.min:
+            return np.ones(values.shape, bool)
+        return values > values.dtype.type(cut)
+    return values > threshold
+
+
+class ThresholdTable:
+    """Thresholds of one method for every unit of its scope, looked up per tile.
+
+    Parameters
+    ----------
+    result : dict
+        The JSON written by the threshold step: ``{"scope": ..., "thresholds": [{"z", "row", "col",
+        "threshold", "status"}, ...]}``; ``z``/``row``/``col`` are null where the scope is wider.
+    """
+
+    def __init__(self, result):
+        self.scope = result["scope"]
+        self._by_key = {(e["z"], e["row"], e["col"]): e for e in result["thresholds"]}
+
+    def entry(self, z, row=None, col=None):
+        """The entry that applies to tile ``(z, row, col)``."""
+        if self.scope == "image":
+            return self._by_key[(None, None, None)]
+        if self.scope == "slice":
+            return self._by_key[(z, None, None)]
+        return self._by_key[(z, row, col)]
+
+    def threshold(self, z, row=None, col=None):
+        return self.entry(z, row, col)["threshold"]

@@ -1,0 +1,26 @@
+"""One table for the whole run: a row per (sample, method), and per method a pooled row (sample ALL)
+computed from the summed confusion counts, not from averaged scores."""
+
+from segval.metrics import COUNT_NAMES, SCORE_NAMES, add_counts, scores
+from segval.runner import run_step
+from segval.tables import read_tsv, write_tsv
+
+COLUMNS = ("sample", "prep", "method", "threshold", "status") + COUNT_NAMES + SCORE_NAMES + ("edge_case", "images")
+
+
+def main(smk):
+    rows = [row for path in smk.input for row in read_tsv(path) if row["scope"] == "image"]
+    for row in rows:
+        row["images"] = 1
+    pooled = []
+    for prep, method in dict.fromkeys((row["prep"], row["method"]) for row in rows):
+        scored = [r for r in rows if (r["prep"], r["method"]) == (prep, method) and r["status"] != "no_ground_truth"]
+        if not scored:
+            continue
+        counts = add_counts(*scored)
+        status = "ok" if all(r["status"] == "ok" for r in scored) else "threshold_not_found"
+        pooled.append({"sample": "ALL", "prep": prep, "method": method, "status": status, "images": len(scored), **counts, **scores(counts, smk.params.policy)})
+    write_tsv(smk.output[0], rows + pooled, COLUMNS)
+
+
+run_step(main, snakemake)  # noqa: F821 - provided by Snakemake

@@ -1,0 +1,85 @@
+"""One global threshold per scope (image, slice or tile) from the histograms of all chunks."""
+
+import json
+import logging
+
+import numpy as np
+
+from segval.errors import SegvalError, ThresholdNotFound
+from segval.histograms import FLOAT_BINS, float_edges, float_histogram
+from segval.files import atomic_output
+from segval.io import ChunkSet
+from segval.runner import run_step
+from segval.thresholds import threshold_from_histogram
+from segval.tiling import Plan
+
+log = logging.getLogger("segval")
+
+
+def load_histograms(paths):
+    parts = [np.load(path) for path in paths]
+    merged = {key: np.concatenate([p[key] for p in parts]) for key in ("z", "counts", "sums", "pixels", "low", "high")}
+    merged["offset"] = int(parts[0]["offset"])
+    merged["dtype"] = str(parts[0]["dtype"])
+    if "tile_counts" in parts[0]:
+        merged["tile_counts"] = np.concatenate([p["tile_counts"] for p in parts])
+        merged["tile_index"] = np.concatenate([p["tile_index"] for p in parts])
+    return merged
+
+
+def groups(hist, scope):
+    """(key, histogram rows selector) per threshold unit of the scope."""
+    if scope == "image":
+        return [({"z": None, "row": None, "col": None}, slice(None))]
+    if scope == "slice":
+        return [({"z": int(z), "row": None, "col": None}, [i]) for i, z in enumerate(hist["z"])]
+    raise ValueError(f"unknown threshold scope {scope!r}")
+
+
+def float_counts(smk, plan, hist, selector):
+    """Histogram float data over the range shared by the selected slices (a second pass)."""
+    low, high = float(np.min(hist["low"][selector])), float(np.max(hist["high"][selector]))
+    slices = set(np.atleast_1d(hist["z"][selector]).tolist())
+    counts = np.zeros(FLOAT_BINS, np.int64)
+    with ChunkSet(smk.input.denoised, plan) as denoised:
+        for chunk in plan.chunks:
+            for tile in plan.tiles(chunk):
+                if tile.z in slices:
+                    values = denoised.read(tile.z, tile.y0, tile.y1, tile.x0, tile.x1)
+                    counts += float_histogram(values, low, high)
+    return counts, float_edges(low, high)
+
+
+def main(smk):
+    method, scope = smk.params.method, smk.params.scope
+    hist = load_histograms(smk.input.histograms)
+    plan = Plan.load(smk.input.plan) if smk.input.get("plan") else None
+    entries = []
+    for key, selector in groups(hist, scope):
+        total = hist["sums"][selector].sum()
+        if hist["counts"].shape[1]:
+            counts, edges = hist["counts"][selector].sum(axis=0), None
+        else:
+            counts, edges = float_counts(smk, plan, hist, selector)
+        entry = dict(key, status="ok", message="")
+        try:
+            entry["threshold"] = threshold_from_histogram(
+                counts, method, edges, offset=hist["offset"], total=total.item()
+            )
+        except ThresholdNotFound as error:
+            if smk.params.only_method:
+                raise SegvalError(
+                    f"{error}",
+                    smk.input.histograms[0],
+                    "choose another threshold method for this image (or add others to `methods`)",
+                ) from None
+            log.warning("sample %s: %s", smk.wildcards.sample, error)
+            entry.update(threshold=None, status="not_found", message=str(error))
+        entries.append(entry)
+    result = {"method": method, "scope": scope, "dtype": hist["dtype"], "thresholds": entries}
+    log.info("thresholds: %s", entries)
+    with atomic_output(smk.output[0]) as tmp:
+        tmp.write_text(json.dumps(result, indent=1) + "\n")
+
+
+run_step(main, snakemake)  # noqa: F821 - provided by Snakemake
