@@ -36,11 +36,13 @@ def validate_or_explain(data, schema_name, what):
         error = jsonschema.exceptions.best_match(errors)
         where = ".".join(str(part) for part in error.absolute_path) or "(top level)"
         problem = error.message
+        if error.validator == "not":
+            problem = f"{error.instance!r} is not allowed"
         if error.validator == "additionalProperties":
             allowed = ", ".join(sorted(error.schema.get("properties", {})))
             problem = f"{problem}; allowed keys: {allowed}"
         hint = error.schema.get("description", "")
-        fix = f"correct `{where}` (see {os.path.relpath(schema_path)})"
+        fix = f"correct `{where}` (see config/schemas/{schema_name} in the workflow)"
         raise WorkflowError(
             f"{what}: invalid value at `{where}`: {problem}\n" + (f"{hint}\n" if hint else "") + f"Fix: {fix}"
         ) from None

@@ -17,6 +17,6 @@ rule make_phantom:
     resources:
         mem_mb=lambda wildcards, attempt: 1024 * attempt,
     conda:
-        "../envs/phantom.yaml"
+        "../envs/imaging.yaml"
     script:
         "../scripts/make_phantom.py"

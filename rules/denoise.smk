@@ -21,7 +21,7 @@ rule denoise:
     resources:
         mem_mb=lambda wildcards, attempt: 512 * attempt,
     conda:
-        "../envs/imaging.yaml"
+        "../envs/denoise.yaml"
     script:
         "../scripts/denoise.py"
 

@@ -19,7 +19,6 @@ rule threshold:
     params:
         method=lambda wildcards: METHOD_SPECS[wildcards.method],
         scope=config["threshold_scope"],
-        only_method=len(METHODS) == 1,
     log:
         "logs/threshold/{sample}/{prep}.{method}.log",
     benchmark:

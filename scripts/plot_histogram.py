@@ -9,29 +9,29 @@ import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
 
 from segval.files import atomic_output  # noqa: E402
-from segval.histograms import float_edges  # noqa: E402
 from segval.runner import run_step  # noqa: E402
 
 
 def main(smk):
+    results = []
+    for path in smk.input.thresholds:
+        with open(path) as handle:
+            results.append(json.load(handle))
     parts = [np.load(path) for path in smk.input.histograms]
     counts = sum(p["counts"].sum(axis=0) for p in parts)
     if counts.size:
         values = np.arange(counts.size) + int(parts[0]["offset"])
-    else:  # float image: show the range in the usual 256 bins, from the chunk ranges
-        low = min(float(p["low"].min()) for p in parts)
-        high = max(float(p["high"].max()) for p in parts)
-        edges = float_edges(low, high)
-        values, counts = (edges[:-1] + edges[1:]) / 2, np.zeros(edges.size - 1)
+    else:  # float image: the bins the threshold step used over the shared range
+        binned = results[0]["float_histogram"]
+        edges = np.asarray(binned["edges"])
+        values, counts = (edges[:-1] + edges[1:]) / 2, np.asarray(binned["counts"])
     nonzero = np.flatnonzero(counts)
     lo, hi = (nonzero[0], nonzero[-1] + 1) if nonzero.size else (0, counts.size)
     fig, ax = plt.subplots(figsize=(8, 4), layout="constrained")
     ax.fill_between(values[lo:hi], counts[lo:hi], step="mid", color="0.6", linewidth=0)
     ax.set_yscale("symlog", linthresh=1)
     colours = plt.get_cmap("tab10")
-    for index, path in enumerate(smk.input.thresholds):
-        with open(path) as handle:
-            result = json.load(handle)
+    for index, result in enumerate(results):
         found = [t["threshold"] for t in result["thresholds"] if t["threshold"] is not None]
         if not found:
             continue

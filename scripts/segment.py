@@ -6,7 +6,7 @@ import numpy as np
 
 from segval.io import ImageReader, write_tiles
 from segval.runner import run_step
-from segval.thresholds import ThresholdTable, apply_threshold
+from segval.masks import ThresholdTable, apply_threshold
 from segval.tiling import Plan
 
 

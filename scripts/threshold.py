@@ -54,20 +54,22 @@ def main(smk):
     method, scope = smk.params.method, smk.params.scope
     hist = load_histograms(smk.input.histograms)
     plan = Plan.load(smk.input.plan) if smk.input.get("plan") else None
-    entries = []
+    entries, float_histogram_used = [], None
     for key, selector in groups(hist, scope):
         total = hist["sums"][selector].sum()
         if hist["counts"].shape[1]:
             counts, edges = hist["counts"][selector].sum(axis=0), None
         else:
             counts, edges = float_counts(smk, plan, hist, selector)
+            float_histogram_used = float_histogram_used or {"counts": counts.tolist(), "edges": edges.tolist()}
         entry = dict(key, status="ok", message="")
         try:
             entry["threshold"] = threshold_from_histogram(
                 counts, method, edges, offset=hist["offset"], total=total.item()
             )
         except ThresholdNotFound as error:
-            if smk.params.only_method:
+            # Read from the config, not params: adding a method must not rerun the others' thresholds.
+            if len(smk.config["methods"]) == 1:
                 raise SegvalError(
                     f"{error}",
                     smk.input.histograms[0],
@@ -77,6 +79,8 @@ def main(smk):
             entry.update(threshold=None, status="not_found", message=str(error))
         entries.append(entry)
     result = {"method": method, "scope": scope, "dtype": hist["dtype"], "thresholds": entries}
+    if float_histogram_used:  # float data has no full-resolution histogram: keep the bins used
+        result["float_histogram"] = float_histogram_used
     log.info("thresholds: %s", entries)
     with atomic_output(smk.output[0]) as tmp:
         tmp.write_text(json.dumps(result, indent=1) + "\n")

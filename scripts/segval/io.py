@@ -22,6 +22,7 @@ import struct
 from collections import OrderedDict
 from dataclasses import dataclass
 from pathlib import Path
+from uuid import NAMESPACE_URL, uuid5
 
 import cv2
 import numpy as np
@@ -571,7 +572,10 @@ def write_stitched(path, source, tile_size, reduce="mean", description=None):
                     yield reducer(region, factor)
 
     options = dict(FINAL_COMPRESSION, tile=(tile_size, tile_size), dtype=dtype, photometric="minisblack")
-    metadata = {"axes": "ZYX" if slices > 1 else "YX", "Name": description or Path(path).name}
+    name = description or Path(path).name
+    # A name-based UUID instead of tifffile's time-based one: same inputs, byte-identical file.
+    uuid = uuid5(NAMESPACE_URL, f"segval:{Path(path).name}:{name}:{source.shape}")
+    metadata = {"axes": "ZYX" if slices > 1 else "YX", "Name": name, "UUID": f"urn:uuid:{uuid}"}
     with atomic_output(path) as tmp:
         bigtiff = slices * height * width * dtype.itemsize > 2**31
         with tifffile.TiffWriter(tmp, bigtiff=bigtiff, ome=True) as tif:

@@ -1,4 +1,7 @@
-"""Binary masks from ground-truth files, whatever their convention.
+"""Binary masks: from a threshold, and from ground-truth files whatever their convention.
+
+A threshold gives the mask ``value > threshold`` (:func:`apply_threshold`), looked up per tile from
+the threshold step's result (:class:`ThresholdTable`).
 
 Experts' masks come as 0/255 or 0/1 images, label images, or with inverted polarity (foreground 0).
 A *foreground rule* says which pixels are foreground:
@@ -78,3 +81,49 @@ def check_binary(values, rule, path):
             "give a mask with two values (e.g. 0/255), or set ground_truth.foreground in the config to "
             "'labels' for a label image or to the foreground value N of a multi-class mask",
         )
+
+
+def apply_threshold(values, threshold):
+    """Foreground mask ``values > threshold`` (False everywhere when ``threshold`` is None).
+
+    For integer images the comparison is made with ``floor(threshold)``, which selects the same
+    pixels and keeps numpy on its fast integer path.
+    """
+    values = np.asarray(values)
+    if threshold is None:
+        return np.zeros(values.shape, bool)
+    if np.issubdtype(values.dtype, np.integer):
+        info = np.iinfo(values.dtype)
+        cut = np.floor(threshold)
+        if cut >= info.max:
+            return np.zeros(values.shape, bool)
+        if cut < info.min:
+            return np.ones(values.shape, bool)
+        return values > values.dtype.type(cut)
+    return values > threshold
+
+
+class ThresholdTable:
+    """Thresholds of one method for every unit of its scope, looked up per tile.
+
+    Parameters
+    ----------
+    result : dict
+        The JSON written by the threshold step: ``{"scope": ..., "thresholds": [{"z", "row", "col",
+        "threshold", "status"}, ...]}``; ``z``/``row``/``col`` are null where the scope is wider.
+    """
+
+    def __init__(self, result):
+        self.scope = result["scope"]
+        self._by_key = {(e["z"], e["row"], e["col"]): e for e in result["thresholds"]}
+
+    def entry(self, z, row=None, col=None):
+        """The entry that applies to tile ``(z, row, col)``."""
+        if self.scope == "image":
+            return self._by_key[(None, None, None)]
+        if self.scope == "slice":
+            return self._by_key[(z, None, None)]
+        return self._by_key[(z, row, col)]
+
+    def threshold(self, z, row=None, col=None):
+        return self.entry(z, row, col)["threshold"]

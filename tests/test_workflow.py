@@ -1,0 +1,183 @@
+"""The workflow, end to end: the real snakemake on real files in temporary directories."""
+
+import hashlib
+
+import cv2
+import numpy as np
+import pytest
+import scipy.ndimage as ndi
+import skimage.filters
+
+from segval.metrics import confusion_counts, scores
+from segval.phantom import make_phantom
+from segval.tables import read_tsv
+from workflow_helpers import KESM, planned_jobs, read_tiff, run_snakemake, write_sheet, write_tiff
+
+pytestmark = pytest.mark.workflow
+
+METHODS = ["otsu", "li", "ij_otsu"]
+
+
+def summary_rows(workdir):
+    return {(r["sample"], r["method"]): r for r in read_tsv(workdir / "results" / "summary.tsv")}
+
+
+@pytest.mark.skipif(not KESM.exists(), reason="../shared/data/kesm (the real KESM tile) is not present")
+def test_kesm_tile_reproduces_the_published_figures_exactly(tmp_path):
+    sheet = write_sheet(
+        tmp_path / "samples.tsv",
+        [{"sample": "kesm", "image": KESM / "grayscale.png", "ground_truth": KESM / "groundtruth.png"}],
+    )
+    config = {"samples": str(sheet), "invert": True, "median_size": 3, "methods": ["otsu"]}
+    run_snakemake(tmp_path / "run", config)
+
+    row = summary_rows(tmp_path / "run")[("kesm", "otsu")]
+    assert row["threshold"] == 79
+    assert (row["tp"], row["fn"], row["fp"], row["tn"]) == (5595, 1863, 122, 254564)
+    assert row["accuracy"] == 0.9924278259277344
+    assert row["f1"] == 0.8493358633776091
+    assert row["mcc"] == 0.8533910225863214
+    assert row["edge_case"] == "none"
+    pooled = summary_rows(tmp_path / "run")[("ALL", "otsu")]
+    assert pooled["mcc"] == row["mcc"] and pooled["images"] == 1
+
+    # The mask file is the article's prediction, computed independently here.
+    image = 255 - cv2.imread(str(KESM / "grayscale.png"), cv2.IMREAD_UNCHANGED)
+    filtered = ndi.median_filter(image, size=3, mode="reflect")
+    expected = filtered > skimage.filters.threshold_otsu(filtered)
+    mask = read_tiff(tmp_path / "run/results/masks/kesm/median3.otsu.ome.tif")
+    np.testing.assert_array_equal(mask != 0, expected)
+
+
+def make_dataset(root, size=512):
+    """Two phantoms with ground truth and one image without."""
+    root.mkdir(parents=True, exist_ok=True)
+    rows = []
+    for index, name in enumerate(["alpha", "beta", "gamma"]):
+        image, truth = make_phantom((size, size + 64 * index), seed=10 + index)
+        write_tiff(root / f"{name}.tif", image)
+        cv2.imwrite(str(root / f"{name}_truth.png"), truth.astype(np.uint8) * 255)
+        rows.append({"sample": name, "image": root / f"{name}.tif", "ground_truth": root / f"{name}_truth.png"})
+    rows[2]["ground_truth"] = ""
+    return write_sheet(root / "samples.tsv", rows)
+
+
+@pytest.fixture(scope="module")
+def dataset(tmp_path_factory):
+    return make_dataset(tmp_path_factory.mktemp("data"))
+
+
+@pytest.fixture(scope="module")
+def demo_run(tmp_path_factory, dataset):
+    workdir = tmp_path_factory.mktemp("run")
+    config = {"samples": str(dataset), "invert": True, "median_size": 3, "methods": METHODS}
+    run_snakemake(workdir, config)
+    return workdir, config
+
+
+def expected_mask(image_path, method):
+    image = 255 - read_tiff(image_path)
+    filtered = ndi.median_filter(image, size=3, mode="reflect")
+    threshold = getattr(skimage.filters, f"threshold_{method}")(filtered)
+    return filtered > threshold, threshold
+
+
+def test_outputs_match_an_independent_computation(demo_run, dataset):
+    workdir, _ = demo_run
+    rows = summary_rows(workdir)
+    data = dataset.parent
+    for sample in ("alpha", "beta"):
+        truth = cv2.imread(str(data / f"{sample}_truth.png"), cv2.IMREAD_UNCHANGED) != 0
+        for method in ("otsu", "li"):
+            expected, threshold = expected_mask(data / f"{sample}.tif", method)
+            stem = f"{sample}/median3.{method}"
+            mask = read_tiff(workdir / f"results/masks/{stem}.ome.tif")
+            np.testing.assert_array_equal(mask != 0, expected)
+            code = read_tiff(workdir / f"results/confusion/{stem}.ome.tif")
+            np.testing.assert_array_equal(code, truth.astype(np.uint8) * 2 + expected)
+            counts = confusion_counts(truth, expected)
+            row = rows[(sample, method)]
+            assert row["threshold"] == threshold
+            assert {k: row[k] for k in counts} == counts
+            assert row["mcc"] == scores(counts)["mcc"]
+            assert (workdir / f"results/overlays/{stem}.png").stat().st_size > 0
+        assert (workdir / f"results/plots/{sample}/median3.histogram.png").exists()
+        denoised = read_tiff(workdir / f"results/denoised/{sample}/median3.ome.tif")
+        np.testing.assert_array_equal(denoised, ndi.median_filter(255 - read_tiff(data / f"{sample}.tif"), 3))
+
+
+def test_summary_pools_summed_counts_not_averaged_scores(demo_run):
+    workdir, _ = demo_run
+    rows = summary_rows(workdir)
+    for method in METHODS:
+        per_image = [rows[(s, method)] for s in ("alpha", "beta")]
+        pooled = rows[("ALL", method)]
+        for name in ("tp", "fp", "fn", "tn"):
+            assert pooled[name] == sum(r[name] for r in per_image)
+        assert pooled["mcc"] == scores(pooled)["mcc"]
+        assert pooled["images"] == 2
+    # The image without ground truth is segmented and reported, but not scored or pooled.
+    unscored = rows[("gamma", "otsu")]
+    assert unscored["status"] == "no_ground_truth" and unscored["threshold"] is not None
+    assert unscored["tp"] is None
+    assert (workdir / "results/masks/gamma/median3.otsu.ome.tif").exists()
+    assert (workdir / "results/overlays/gamma/median3.otsu.png").exists()
+    assert not (workdir / "results/confusion/gamma").exists()
+
+
+def test_report_registers_summary_overlays_and_histograms(demo_run, tmp_path):
+    workdir, config = demo_run
+    report = workdir / "report.html"
+    run_snakemake(workdir, config, "--report", str(report))
+    html = report.read_text(errors="replace")
+    assert "summary.tsv" in html
+    assert "median3.otsu.png" in html and "median3.histogram.png" in html
+    assert "true positive" in html  # the overlay caption with its legend
+
+
+def test_adding_a_method_reruns_only_what_depends_on_it(demo_run):
+    workdir, config = demo_run
+    assert planned_jobs(workdir, config) == {}
+    jobs = planned_jobs(workdir, dict(config, methods=METHODS + ["yen"]))
+    assert jobs == {
+        "threshold": 3, "segment": 3, "stitch_mask": 3, "overlay": 3, "metrics": 3,
+        "confusion": 2, "stitch_confusion": 2,
+        "plot_histogram": 3, "summary": 1, "all": 1,
+    }
+
+
+def test_changing_the_median_reruns_denoise_and_what_follows_only(demo_run):
+    workdir, config = demo_run
+    jobs = planned_jobs(workdir, dict(config, median_size=5))
+    assert jobs["denoise"] == 3 and jobs["stitch_denoised"] == 3
+    assert jobs["threshold"] == 9 and jobs["segment"] == 9
+    assert "plan" not in jobs  # the tiles of an image do not depend on its preprocessing
+
+
+def digest_tree(root):
+    return {
+        str(path.relative_to(root)): hashlib.sha256(path.read_bytes()).hexdigest()
+        for path in sorted((root / "results").rglob("*"))
+        if path.is_file()
+    }
+
+
+def test_outputs_are_byte_identical_whatever_the_cores(demo_run, tmp_path):
+    workdir, config = demo_run
+    run_snakemake(tmp_path, config, cores=1)
+    assert digest_tree(tmp_path) == digest_tree(workdir)
+
+
+def test_tiny_tiles_and_chunks_give_identical_results(dataset, demo_run, tmp_path):
+    workdir, config = demo_run
+    # 64-pixel tiles, chunks of at most one band of tiles: every image is cut into row bands.
+    tiled = dict(config, tiling={"tile_size": 64, "chunk_megapixels": 0.02})
+    run_snakemake(tmp_path, tiled)
+    plan = (tmp_path / "results/tiles/alpha.json").read_text()
+    assert '"c0003"' in plan
+    for stem in ("alpha/median3.otsu", "beta/median3.li", "gamma/median3.ij_otsu"):
+        np.testing.assert_array_equal(
+            read_tiff(tmp_path / f"results/masks/{stem}.ome.tif"), read_tiff(workdir / f"results/masks/{stem}.ome.tif")
+        )
+    whole = {k: v for k, v in summary_rows(workdir).items()}
+    assert summary_rows(tmp_path) == whole
