@@ -2,7 +2,8 @@
 
 Blocks are aligned to the image origin, so reducing bands (or tiles) whose size is a multiple of the
 factor and putting the results side by side equals reducing the whole image.  Partial blocks at the
-right and bottom edges reduce what they hold.
+right and bottom edges reduce what they hold.  Maxima compose exactly (reducing by 2 twice equals
+reducing by 4), so pyramid levels can be built one from the other.
 """
 
 import numpy as np
@@ -23,19 +24,36 @@ def factor_for(shape, max_pixels):
     return factor
 
 
-def _block_starts(length, factor):
-    return np.arange(0, length, factor)
+def _padded(image, factor, fill):
+    """``image`` padded with ``fill`` to whole ``factor`` x ``factor`` blocks."""
+    height, width = image.shape
+    rows, cols = -(-height // factor), -(-width // factor)
+    if (rows * factor, cols * factor) == (height, width):
+        return image
+    padded = np.full((rows * factor, cols * factor), fill, dtype=image.dtype)
+    padded[:height, :width] = image
+    return padded
+
+
+def _combine(image, factor, ufunc, dtype=None):
+    """``ufunc`` over the ``factor**2`` pixels of each block, as ``factor**2`` strided array operations
+    (much faster than reducing a reshaped view over two short axes)."""
+    out = image[::factor, ::factor].astype(dtype or image.dtype, copy=True)
+    for dy in range(factor):
+        for dx in range(factor):
+            if dy or dx:
+                ufunc(out, image[dy::factor, dx::factor], out=out)
+    return out
 
 
 def block_mean(image, factor):
-    """Mean of each ``factor`` x ``factor`` block, rounded back to the image's dtype."""
+    """Mean of each ``factor`` x ``factor`` block (of the pixels it holds), rounded to the dtype."""
     if factor == 1:
         return image
     height, width = image.shape
-    sums = np.add.reduceat(image.astype(np.float64), _block_starts(height, factor), axis=0)
-    sums = np.add.reduceat(sums, _block_starts(width, factor), axis=1)
-    rows = np.minimum(factor, height - _block_starts(height, factor))
-    cols = np.minimum(factor, width - _block_starts(width, factor))
+    sums = _combine(_padded(image, factor, 0), factor, np.add, np.float64)
+    rows = np.minimum(factor, height - np.arange(0, height, factor))
+    cols = np.minimum(factor, width - np.arange(0, width, factor))
     means = sums / np.outer(rows, cols)
     if np.issubdtype(image.dtype, np.integer):
         return np.rint(means).astype(image.dtype)
@@ -46,9 +64,8 @@ def block_max(image, factor):
     """Maximum of each block (a mask keeps any foreground)."""
     if factor == 1:
         return image
-    height, width = image.shape
-    out = np.maximum.reduceat(image, _block_starts(height, factor), axis=0)
-    return np.maximum.reduceat(out, _block_starts(width, factor), axis=1)
+    lowest = np.iinfo(image.dtype).min if np.issubdtype(image.dtype, np.integer) else -np.inf
+    return _combine(_padded(image, factor, lowest), factor, np.maximum)
 
 
 def block_confusion(code, factor):

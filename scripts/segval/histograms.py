@@ -64,14 +64,6 @@ def float_edges(low, high, bins=FLOAT_BINS):
     return edges
 
 
-def value_sum(tile, mask=None):
-    """Exact sum of an integer tile's values (Python int), or float sum of a float tile."""
-    values = tile if mask is None else tile[mask.astype(bool)]
-    if np.issubdtype(values.dtype, np.integer) or values.dtype == bool:
-        return int(values.sum(dtype=np.int64))
-    return float(values[np.isfinite(values)].sum(dtype=np.float64))
-
-
 class SliceAccumulator:
     """Per-slice (and optionally per-tile) histograms, sums and ranges of one chunk.
 
@@ -102,23 +94,36 @@ class SliceAccumulator:
 
     def add(self, z_in_chunk, tile, row, col, mask=None):
         """Account for one tile of slice ``z_in_chunk`` (grid position ``row, col``)."""
-        values = tile if mask is None else tile[mask.astype(bool)]
-        self.pixels[z_in_chunk] += values.size
-        self.sums[z_in_chunk] += value_sum(values)
-        if values.size:
-            finite = values if self.bins else values[np.isfinite(values)]
-            if finite.size:
-                self.low[z_in_chunk] = min(self.low[z_in_chunk], float(finite.min()))
-                self.high[z_in_chunk] = max(self.high[z_in_chunk], float(finite.max()))
-        if self.bins:
+        if self.bins:  # integer data: sums, ranges and pixel counts all follow from the histogram
             counts = tile_histogram(tile, mask)
             self.counts[z_in_chunk] += counts
             if self.per_tile:
                 self.tile_counts.append(counts)
                 self.tile_index.append((z_in_chunk, row, col))
+            return
+        values = tile if mask is None else tile[mask.astype(bool)]
+        values = values[np.isfinite(values)]
+        self.pixels[z_in_chunk] += values.size
+        self.sums[z_in_chunk] += float(values.sum(dtype=np.float64))
+        if values.size:
+            self.low[z_in_chunk] = min(self.low[z_in_chunk], float(values.min()))
+            self.high[z_in_chunk] = max(self.high[z_in_chunk], float(values.max()))
+
+    def _integer_statistics(self):
+        """Pixels, exact sums and value ranges per slice, from the histograms."""
+        _, offset = self.bins
+        values = np.arange(self.counts.shape[1], dtype=np.int64) + offset
+        self.pixels = self.counts.sum(axis=1)
+        self.sums = [int(np.dot(row, values)) for row in self.counts]
+        for z, row in enumerate(self.counts):
+            present = np.flatnonzero(row)
+            if present.size:
+                self.low[z], self.high[z] = values[present[0]], values[present[-1]]
 
     def save(self, path, z0):
         """Write an ``.npz`` with everything the threshold step needs (``z0``: first slice)."""
+        if self.bins:
+            self._integer_statistics()
         n_bins, offset = self.bins if self.bins else (0, 0)
         arrays = {
             "z": np.arange(z0, z0 + self.slices),

@@ -36,6 +36,8 @@ def run_step(main, smk):
     """
     _configure_logging(list(getattr(smk, "log", []) or []))
     rule = getattr(smk, "rule", "step")
+    if "cv2" in sys.modules:  # use the threads the rule declares, not every core of the node
+        sys.modules["cv2"].setNumThreads(int(getattr(smk, "threads", 1)))
     started = time.perf_counter()
     try:
         main(smk)
