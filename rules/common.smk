@@ -17,6 +17,7 @@ sys.path.insert(0, SCRIPTS)  # the segval library, for names shared with the ste
 
 from segval.denoise import describe_chain  # noqa: E402
 from segval.thresholds import method_file_id, parse_method  # noqa: E402
+from segval.tiling import parse_slices  # noqa: E402
 
 SCHEMAS = os.path.join(workflow.basedir, "config", "schemas")
 
@@ -120,6 +121,14 @@ def load_samples(path):
                     f"(relative paths are relative to the working directory {os.getcwd()}).\n"
                     "Fix: correct the path in the sample sheet."
                 )
+        if row.get("truth_slices"):
+            problem = None if row.get("ground_truth") else "truth_slices given without a ground_truth"
+            try:
+                parse_slices(row["truth_slices"])
+            except ValueError as error:
+                problem = f"truth_slices: {error}"
+            if problem:
+                raise WorkflowError(f"{path}, row {line_number}: {problem}.\nFix: correct the truth_slices column.")
         samples[name] = row
     if not samples:
         raise WorkflowError(f"{path}: the sample sheet has no rows.\nFix: add one row per image.")
@@ -179,12 +188,21 @@ def plan_dtype(sample):
     return manifest_of(sample)["image"]["dtype"]
 
 
-def per_chunk(pattern):
-    """Input function: ``pattern`` expanded over the sample's chunks (other wildcards kept)."""
+def traced_chunks_of(sample):
+    """Ids of the chunks holding at least one slice with ground truth."""
+    manifest = manifest_of(sample)
+    traced = set(manifest["truth"]["slices"]) if manifest["truth"] else set()
+    return [c["id"] for c in manifest["chunks"] if any(z in traced for z in range(*c["z"]))]
+
+
+def per_chunk(pattern, traced=False):
+    """Input function: ``pattern`` expanded over the sample's chunks (only those with ground truth
+    if ``traced``), other wildcards kept."""
 
     def inputs(wildcards):
         named = dict(wildcards.items())
-        return [pattern.format(**named, chunk=chunk) for chunk in chunks_of(wildcards.sample)]
+        chunks = traced_chunks_of(wildcards.sample) if traced else chunks_of(wildcards.sample)
+        return [pattern.format(**named, chunk=chunk) for chunk in chunks]
 
     return inputs
 
@@ -200,4 +218,5 @@ def final_outputs():
             targets += [f"results/masks/{stem}.ome.tif", f"results/overlays/{stem}.png"]
             if has_truth(sample):
                 targets.append(f"results/confusion/{stem}.ome.tif")
+                targets.append(f"results/plots/{stem}.tiles.png")
     return targets

@@ -12,7 +12,7 @@ rule denoise:
         chain=CHAIN,
         invert=config["invert"],
         channel=config["channel"],
-        per_tile_histograms=False,
+        per_tile_histograms=config["threshold_scope"] == "tile",
     log:
         "logs/denoise/{sample}/{prep}/{chunk}.log",
     benchmark:
@@ -34,6 +34,7 @@ rule stitch_denoised:
         "results/denoised/{sample}/{prep}.ome.tif",
     params:
         reduce="mean",
+        traced_only=False,
         name=lambda wildcards: f"{wildcards.sample} denoised ({wildcards.prep})",
     log:
         "logs/stitch_denoised/{sample}/{prep}.log",

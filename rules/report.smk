@@ -48,3 +48,30 @@ rule plot_histogram:
         "../envs/plots.yaml"
     script:
         "../scripts/plot_histogram.py"
+
+
+rule plot_tiles:
+    input:
+        tiles="results/metrics/{sample}/{prep}.{method}.tiles.tsv",
+    output:
+        report(
+            "results/plots/{sample}/{prep}.{method}.tiles.png",
+            caption="../resources/report/tiles.rst",
+            category="Tile maps",
+            subcategory="{sample}",
+            labels={"sample": "{sample}", "preprocessing": "{prep}", "method": "{method}"},
+        ),
+    params:
+        metric=config["metrics"]["tile_map"],
+        max_slices=config["overlay"]["max_slices"],
+    log:
+        "logs/plot_tiles/{sample}/{prep}.{method}.log",
+    benchmark:
+        "benchmarks/plot_tiles/{sample}/{prep}.{method}.tsv"
+    threads: 1
+    resources:
+        mem_mb=lambda wildcards, attempt: 512 * attempt,
+    conda:
+        "../envs/plots.yaml"
+    script:
+        "../scripts/plot_tiles.py"

@@ -60,6 +60,7 @@ rule stitch_mask:
         "results/masks/{sample}/{prep}.{method}.ome.tif",
     params:
         reduce="max",
+        traced_only=False,
         name=lambda wildcards: f"{wildcards.sample} mask ({wildcards.prep}, {wildcards.method})",
     log:
         "logs/stitch_mask/{sample}/{prep}.{method}.log",

@@ -12,6 +12,7 @@ checkpoint plan:
         tile_size=config["tiling"]["tile_size"],
         chunk_megapixels=config["tiling"]["chunk_megapixels"],
         truth_rule=config["ground_truth"]["foreground"],
+        truth_slices=lambda wildcards: SAMPLES[wildcards.sample].get("truth_slices", ""),
     log:
         "logs/plan/{sample}.log",
     benchmark:

@@ -27,11 +27,12 @@ rule confusion:
 rule stitch_confusion:
     input:
         plan="results/tiles/{sample}.json",
-        chunks=per_chunk("results/chunks/{sample}/{prep}.{method}/confusion/{chunk}.tif"),
+        chunks=per_chunk("results/chunks/{sample}/{prep}.{method}/confusion/{chunk}.tif", traced=True),
     output:
         "results/confusion/{sample}/{prep}.{method}.ome.tif",
     params:
         reduce="confusion",
+        traced_only=True,
         name=lambda wildcards: f"{wildcards.sample} confusion map 0 TN 1 FP 2 FN 3 TP ({wildcards.prep}, {wildcards.method})",
     log:
         "logs/stitch_confusion/{sample}/{prep}.{method}.log",
@@ -50,7 +51,7 @@ rule metrics:
     input:
         threshold="results/thresholds/{sample}/{prep}.{method}.json",
         counts=lambda wildcards: (
-            per_chunk("results/chunks/{sample}/{prep}.{method}/counts/{chunk}.tsv")(wildcards)
+            per_chunk("results/chunks/{sample}/{prep}.{method}/counts/{chunk}.tsv", traced=True)(wildcards)
             if has_truth(wildcards.sample)
             else []
         ),
@@ -94,6 +95,7 @@ rule overlay:
         alpha=config["overlay"]["alpha"],
         colours=config["overlay"]["colours"],
         max_pixels=config["overlay"]["max_pixels"],
+        max_slices=config["overlay"]["max_slices"],
         has_truth=lambda wildcards: has_truth(wildcards.sample),
     log:
         "logs/overlay/{sample}/{prep}.{method}.log",

@@ -1,5 +1,5 @@
-"""Compare one mask chunk with the ground truth: confusion map (0 TN, 1 FP, 2 FN, 3 TP) and per-tile
-confusion counts."""
+"""Compare one mask chunk with the ground truth on its traced slices: confusion map (0 TN, 1 FP, 2 FN,
+3 TP) and per-tile confusion counts."""
 
 import json
 
@@ -19,18 +19,24 @@ def main(smk):
     plan = Plan.from_dict(manifest)
     chunk = plan.chunk(smk.wildcards.chunk)
     _, _, width = plan.shape
-    truth_channel = 0 if manifest["truth"]["channels"] > 1 else None
+    truth_info = manifest["truth"]
+    truth_channel = 0 if truth_info["channels"] > 1 else None
+    truth_page = {z: page for page, z in enumerate(truth_info["slices"])}  # image slice -> truth slice
+    traced = [z for z in range(chunk.z0, chunk.z1) if z in truth_page]
     rows = []
     with ImageReader(smk.input.mask) as masks, ImageReader(smk.input.truth, channel=truth_channel) as truths:
 
         def code_tiles():
             for tile in plan.tiles(chunk):
+                if tile.z not in truth_page:  # untraced slices are segmented, not compared
+                    continue
                 predicted = masks.read(tile.z - chunk.z0, tile.y0 - chunk.y0, tile.y1 - chunk.y0, tile.x0, tile.x1) != 0
-                truth = binarize(truths.read(tile.z, tile.y0, tile.y1, tile.x0, tile.x1), smk.params.truth_rule)
+                truth = binarize(truths.read(truth_page[tile.z], tile.y0, tile.y1, tile.x0, tile.x1), smk.params.truth_rule)
                 rows.append({**tile.__dict__, **confusion_counts(truth, predicted)})
                 yield confusion_map(truth, predicted)
 
-        shape = (chunk.z1 - chunk.z0, chunk.y1 - chunk.y0, width)
+        # One page per traced slice of the chunk: the confusion stack holds the traced slices only.
+        shape = (len(traced), chunk.y1 - chunk.y0, width)
         write_tiles(smk.output.confusion, code_tiles(), shape, "uint8", plan.tile_size)
     write_tsv(smk.output.counts, rows, TILE_COLUMNS)
 

@@ -10,12 +10,13 @@ from segval.errors import SegvalError
 from segval.files import atomic_output
 from segval.io import ImageReader, read_info
 from segval.masks import check_binary, distinct_values
-from segval.tiling import plan
+from segval.tiling import parse_slices, plan
 from segval.runner import run_step
 
 
-def check_truth(truth_path, image_info, rule, band_rows):
-    """The ground truth must match the image's shape and be binary under the foreground rule."""
+def check_truth(truth_path, image_info, rule, band_rows, truth_slices):
+    """The ground truth must match the image's slice size, cover the slices it claims, and be binary
+    under the foreground rule.  Returns its info and the image slice each of its slices traces."""
     info = read_info(truth_path)
     if info.shape[1:] != image_info.shape[1:]:
         raise SegvalError(
@@ -24,11 +25,24 @@ def check_truth(truth_path, image_info, rule, band_rows):
             truth_path,
             "give the ground truth traced on this image (same width and height)",
         )
-    if info.shape[0] != image_info.shape[0]:
+    try:
+        traced = parse_slices(truth_slices, image_info.shape[0]) if truth_slices else None
+    except ValueError as error:
+        raise SegvalError(f"truth_slices: {error}", truth_path, "correct the truth_slices column") from None
+    if traced is None:
+        if info.shape[0] != image_info.shape[0]:
+            raise SegvalError(
+                f"ground truth has {info.shape[0]} slice(s) but the image has {image_info.shape[0]}",
+                truth_path,
+                "give one ground-truth slice per image slice, or list in the sheet's truth_slices "
+                "column which image slices the ground truth's slices trace (e.g. 0,100,200-203)",
+            )
+        traced = list(range(info.shape[0]))
+    elif len(traced) != info.shape[0]:
         raise SegvalError(
-            f"ground truth has {info.shape[0]} slice(s) but the image has {image_info.shape[0]}",
+            f"truth_slices lists {len(traced)} slice(s) but the ground truth has {info.shape[0]}",
             truth_path,
-            "give one ground-truth slice per image slice",
+            "list one image slice per ground-truth slice in truth_slices",
         )
     channel = 0 if info.channels > 1 else None  # colour masks: any channel carries the mask
     values = set()
@@ -39,18 +53,22 @@ def check_truth(truth_path, image_info, rule, band_rows):
                 band = reader.read(z, y0, min(y0 + band_rows, height), 0, width)
                 values.update(distinct_values(band).tolist())
                 check_binary(sorted(values), rule, truth_path)
-    return info
+    return info, traced
 
 
 def main(smk):
     image = read_info(smk.input.image)
     ImageReader(smk.input.image, channel=smk.params.channel).close()  # checks the channel
-    truth = check_truth(smk.input.truth[0], image, smk.params.truth_rule, smk.params.tile_size) if smk.input.truth else None
+    truth, traced = None, []
+    if smk.input.truth:
+        truth, traced = check_truth(
+            smk.input.truth[0], image, smk.params.truth_rule, smk.params.tile_size, smk.params.truth_slices
+        )
     cuts = plan(image.shape, smk.params.tile_size, smk.params.chunk_megapixels)
     manifest = {
         "sample": smk.wildcards.sample,
         "image": image.to_dict(),
-        "truth": truth.to_dict() if truth else None,
+        "truth": dict(truth.to_dict(), slices=traced) if truth else None,
         **cuts.to_dict(),
     }
     with atomic_output(smk.output[0]) as tmp:

@@ -28,12 +28,17 @@ def load_histograms(paths):
 
 
 def groups(hist, scope):
-    """(key, histogram rows selector) per threshold unit of the scope."""
+    """(key, histogram counts, exact value sum) per unit of the threshold's scope."""
     if scope == "image":
-        return [({"z": None, "row": None, "col": None}, slice(None))]
-    if scope == "slice":
-        return [({"z": int(z), "row": None, "col": None}, [i]) for i, z in enumerate(hist["z"])]
-    raise ValueError(f"unknown threshold scope {scope!r}")
+        yield {"z": None, "row": None, "col": None}, hist["counts"].sum(axis=0), hist["sums"].sum(), slice(None)
+    elif scope == "slice":
+        for i, z in enumerate(hist["z"]):
+            yield {"z": int(z), "row": None, "col": None}, hist["counts"][i], hist["sums"][i], [i]
+    elif scope == "tile":
+        for (z, row, col), counts in zip(hist["tile_index"], hist["tile_counts"]):
+            yield {"z": int(z), "row": int(row), "col": int(col)}, counts, None, None
+    else:
+        raise ValueError(f"unknown threshold scope {scope!r}")
 
 
 def float_counts(smk, plan, hist, selector):
@@ -55,17 +60,22 @@ def main(smk):
     hist = load_histograms(smk.input.histograms)
     plan = Plan.load(smk.input.plan) if smk.input.get("plan") else None
     entries, float_histogram_used = [], None
-    for key, selector in groups(hist, scope):
-        total = hist["sums"][selector].sum()
-        if hist["counts"].shape[1]:
-            counts, edges = hist["counts"][selector].sum(axis=0), None
-        else:
+    is_float = hist["counts"].shape[1] == 0
+    if is_float and scope == "tile":
+        raise SegvalError(
+            "per-tile thresholds are not available for float images",
+            smk.input.histograms[0],
+            "use threshold_scope: image or slice, or convert the images to 8- or 16-bit",
+        )
+    for key, counts, total, selector in groups(hist, scope):
+        edges = None
+        if is_float:
             counts, edges = float_counts(smk, plan, hist, selector)
             float_histogram_used = float_histogram_used or {"counts": counts.tolist(), "edges": edges.tolist()}
         entry = dict(key, status="ok", message="")
         try:
             entry["threshold"] = threshold_from_histogram(
-                counts, method, edges, offset=hist["offset"], total=total.item()
+                counts, method, edges, offset=hist["offset"], total=None if total is None else total.item()
             )
         except ThresholdNotFound as error:
             # Read from the config, not params: adding a method must not rerun the others' thresholds.

@@ -493,6 +493,7 @@ class ChunkSet:
         self.shape = plan.shape
         self._paths = list(paths)
         self._readers = {}
+        self._position = {chunk.id: position for position, chunk in enumerate(plan.chunks)}
 
     def _reader(self, index):
         if index not in self._readers:
@@ -507,7 +508,7 @@ class ChunkSet:
         for chunk in self.plan.chunks:
             if chunk.z0 <= z < chunk.z1 and chunk.y0 < y1 and y0 < chunk.y1:
                 ya, yb = max(y0, chunk.y0), min(y1, chunk.y1)
-                reader = self._reader(chunk.index)
+                reader = self._reader(self._position[chunk.id])
                 parts.append(reader.read(z - chunk.z0, ya - chunk.y0, yb - chunk.y0, x0, x1))
         return parts[0] if len(parts) == 1 else np.concatenate(parts, axis=0)
 
@@ -543,9 +544,9 @@ def _encoded_tiles(chunk_paths, plan):
     its chunks' tiles one chunk after the other.
     """
     for z in range(plan.shape[0]):
-        for chunk in plan.chunks:
+        for position, chunk in enumerate(plan.chunks):
             if chunk.z0 <= z < chunk.z1:
-                with tifffile.TiffFile(chunk_paths[chunk.index]) as tif:
+                with tifffile.TiffFile(chunk_paths[position]) as tif:
                     page = tif.pages[z - chunk.z0]
                     handle = tif.filehandle
                     for offset, count in zip(page.dataoffsets, page.databytecounts):

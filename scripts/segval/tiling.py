@@ -73,11 +73,32 @@ class Plan:
         _, height, width = self.shape
         return (-(-height // self.tile_size), -(-width // self.tile_size))
 
-    def chunk(self, chunk_id_or_index):
-        """The chunk with this id (``"c0003"``) or index."""
-        if isinstance(chunk_id_or_index, str):
-            chunk_id_or_index = int(chunk_id_or_index.lstrip("c"))
-        return self.chunks[chunk_id_or_index]
+    def chunk(self, chunk_id):
+        """The chunk with this id (``"c0003"``)."""
+        for chunk in self.chunks:
+            if chunk.id == chunk_id:
+                return chunk
+        raise KeyError(f"no chunk {chunk_id!r} in this plan")
+
+    def restrict(self, slices):
+        """The plan of the sub-stack made of ``slices`` (sorted image slice indices), e.g. the slices
+        that have ground truth.  Chunks keep their ids and hold their own slices of the sub-stack;
+        chunks without any of these slices are dropped.
+
+        Examples
+        --------
+        >>> p = plan((6, 100, 100), tile_size=64, chunk_megapixels=0.02)
+        >>> sub = p.restrict([1, 3, 4])
+        >>> sub.shape, [(c.id, c.z0, c.z1) for c in sub.chunks]
+        ((3, 100, 100), [('c0000', 0, 1), ('c0001', 1, 3)])
+        """
+        rank = {z: i for i, z in enumerate(slices)}
+        chunks = []
+        for chunk in self.chunks:
+            inside = [rank[z] for z in range(chunk.z0, chunk.z1) if z in rank]
+            if inside:
+                chunks.append(Chunk(chunk.index, inside[0], inside[-1] + 1, chunk.y0, chunk.y1))
+        return Plan((len(slices),) + tuple(self.shape[1:]), self.tile_size, tuple(chunks))
 
     def tiles(self, chunk):
         """Tiles of ``chunk`` in slice, row, column order (the order TIFF tiles are written in)."""
@@ -211,3 +232,39 @@ def _pad_symmetric(block, pad, bounds, image_size):
             widths[axis] = (before, after)
             block = np.pad(block, widths, mode="symmetric")
     return block
+
+
+def parse_slices(text, slices=None):
+    """Slice indices from a list like ``"0, 10, 20-25"`` (ranges inclusive), sorted and unique.
+
+    Parameters
+    ----------
+    text : str
+        Comma-separated indices and ``a-b`` ranges; empty means none.
+    slices : int, optional
+        Number of slices of the image, to check the indices against.
+
+    Raises
+    ------
+    ValueError
+        On malformed items, descending ranges, duplicates or indices beyond ``slices``.
+
+    Examples
+    --------
+    >>> parse_slices("0, 10, 20-23")
+    [0, 10, 20, 21, 22, 23]
+    """
+    indices = []
+    for item in filter(None, (part.strip() for part in str(text).split(","))):
+        first, dash, last = item.partition("-")
+        if not first.isdigit() or (dash and not last.isdigit()):
+            raise ValueError(f"{item!r} is not a slice index or an a-b range")
+        low, high = int(first), int(last) if dash else int(first)
+        if high < low:
+            raise ValueError(f"range {item!r} runs backwards")
+        indices.extend(range(low, high + 1))
+    if len(set(indices)) != len(indices):
+        raise ValueError("a slice is listed twice")
+    if slices is not None and indices and max(indices) >= slices:
+        raise ValueError(f"slice {max(indices)} does not exist (the image has {slices}: 0..{slices - 1})")
+    return sorted(indices)

@@ -1,0 +1,171 @@
+"""Huge images and stacks: stacks and folders of slices, partial ground truth, threshold scopes,
+tile-exactness through the workflow, pyramids, and a dry run the size of the real KESM volume."""
+
+import json
+import time
+
+import cv2
+import numpy as np
+import pytest
+import scipy.ndimage as ndi
+import skimage.filters
+import tifffile
+
+from segval.metrics import COUNT_NAMES, confusion_counts
+from segval.phantom import make_phantom
+from segval.tables import read_tsv
+from workflow_helpers import planned_jobs, read_tiff, run_snakemake, write_sheet
+
+pytestmark = pytest.mark.workflow
+
+SLICES, HEIGHT, WIDTH = 4, 512, 576
+TRACED = [1, 3]
+
+
+def median_stack(stack, size):
+    return np.stack([ndi.median_filter(page, size=size, mode="reflect") for page in stack])
+
+
+@pytest.fixture(scope="module")
+def stack_run(tmp_path_factory):
+    data = tmp_path_factory.mktemp("stack")
+    images, truths = zip(*[make_phantom((HEIGHT, WIDTH), seed=4, z=z) for z in range(SLICES)])
+    stack = np.stack(images)
+    # A compressed, striped multi-page TIFF, and the same slices as a folder of PNG files.
+    tifffile.imwrite(data / "stack.tif", stack, photometric="minisblack", compression="zlib", rowsperstrip=48)
+    (data / "slices").mkdir()
+    for z, image in enumerate(images):
+        cv2.imwrite(str(data / "slices" / f"plane_z{z}.png"), image)
+    truth = np.stack([truths[z] for z in TRACED]).astype(np.uint8) * 255
+    tifffile.imwrite(data / "truth.tif", truth, photometric="minisblack")
+    sheet = write_sheet(data / "samples.tsv", [
+        {"sample": "stack", "image": data / "stack.tif", "ground_truth": data / "truth.tif", "truth_slices": "1,3"},
+        {"sample": "folder", "image": data / "slices", "ground_truth": "", "truth_slices": ""},
+    ])
+    config = {
+        "samples": str(sheet), "invert": True, "median_size": 3, "methods": ["otsu"],
+        "tiling": {"tile_size": 128, "chunk_megapixels": 0.6},  # two slices per job
+    }
+    workdir = data / "run"
+    run_snakemake(workdir, config)
+    return workdir, config, stack, truths
+
+
+def test_one_global_threshold_for_the_whole_stack(stack_run):
+    workdir, _, stack, truths = stack_run
+    filtered = median_stack(255 - stack, 3)
+    threshold = skimage.filters.threshold_otsu(filtered)
+    result = json.loads((workdir / "results/thresholds/stack/median3.otsu.json").read_text())
+    assert [t["threshold"] for t in result["thresholds"]] == [threshold]
+    masks = read_tiff(workdir / "results/masks/stack/median3.otsu.ome.tif")
+    np.testing.assert_array_equal(masks != 0, filtered > threshold)
+    # The same slices given as a folder of PNG files give the same masks.
+    np.testing.assert_array_equal(read_tiff(workdir / "results/masks/folder/median3.otsu.ome.tif"), masks)
+
+
+def test_metrics_where_ground_truth_exists_segmentation_everywhere(stack_run):
+    workdir, _, stack, truths = stack_run
+    filtered = median_stack(255 - stack, 3)
+    predicted = filtered > skimage.filters.threshold_otsu(filtered)
+    codes = read_tiff(workdir / "results/confusion/stack/median3.otsu.ome.tif")
+    assert codes.shape == (len(TRACED), HEIGHT, WIDTH)  # traced slices only
+    rows = {(r["scope"], r["z"]): r for r in read_tsv(workdir / "results/metrics/stack/median3.otsu.tsv")}
+    assert set(rows) == {("image", None), ("slice", 1), ("slice", 3)}
+    for page, z in enumerate(TRACED):
+        np.testing.assert_array_equal(codes[page], truths[z].astype(np.uint8) * 2 + predicted[z])
+        expected = confusion_counts(truths[z], predicted[z])
+        assert {k: rows[("slice", z)][k] for k in COUNT_NAMES} == expected
+    for name in COUNT_NAMES:
+        assert rows[("image", None)][name] == rows[("slice", 1)][name] + rows[("slice", 3)][name]
+    tiles = read_tsv(workdir / "results/metrics/stack/median3.otsu.tiles.tsv")
+    assert {t["z"] for t in tiles} == set(TRACED)
+    for name in COUNT_NAMES:  # map-reduce: the tiles' counts add up to the stack's
+        assert sum(t[name] for t in tiles) == rows[("image", None)][name]
+    assert (workdir / "results/plots/stack/median3.otsu.tiles.png").exists()
+    summary = {r["sample"]: r for r in read_tsv(workdir / "results/summary.tsv")}
+    assert summary["folder"]["status"] == "no_ground_truth"
+
+
+def test_only_chunks_with_ground_truth_are_compared(stack_run):
+    workdir, _, _, _ = stack_run
+    plan = json.loads((workdir / "results/tiles/stack.json").read_text())
+    assert [c["z"] for c in plan["chunks"]] == [[0, 2], [2, 4]]
+    compared = sorted(p.name for p in (workdir / "results/chunks/stack/median3.otsu/counts").iterdir())
+    assert compared == ["c0000.tsv", "c0001.tsv"]
+
+
+@pytest.mark.parametrize("scope", ["slice", "tile"])
+def test_threshold_scopes(stack_run, tmp_path, scope):
+    _, config, stack, _ = stack_run
+    run_snakemake(tmp_path, dict(config, threshold_scope=scope))
+    filtered = median_stack(255 - stack, 3)
+    entries = json.loads((tmp_path / "results/thresholds/stack/median3.otsu.json").read_text())["thresholds"]
+    tile = config["tiling"]["tile_size"]
+    for entry in entries:
+        if scope == "slice":
+            region = filtered[entry["z"]]
+        else:
+            y, x = entry["row"] * tile, entry["col"] * tile
+            region = filtered[entry["z"], y : y + tile, x : x + tile]
+        assert entry["threshold"] == skimage.filters.threshold_otsu(region)
+    assert len(entries) == (SLICES if scope == "slice" else SLICES * 4 * 5)
+
+
+@pytest.mark.parametrize("median_size, tile_size", [(5, 64), (7, 80)])
+def test_tiles_that_do_and_do_not_divide_the_image_are_exact(tmp_path, median_size, tile_size):
+    image, truth = make_phantom((HEIGHT, WIDTH), seed=9)
+    tifffile.imwrite(tmp_path / "image.tif", image, photometric="minisblack")
+    cv2.imwrite(str(tmp_path / "truth.png"), truth.astype(np.uint8) * 255)
+    sheet = write_sheet(tmp_path / "s.tsv", [{"sample": "p", "image": tmp_path / "image.tif", "ground_truth": tmp_path / "truth.png"}])
+    config = {
+        "samples": str(sheet), "invert": True, "median_size": median_size, "methods": ["li"],
+        "tiling": {"tile_size": tile_size, "chunk_megapixels": 0.05},  # bands of tile rows
+    }
+    run_snakemake(tmp_path / "run", config)
+    plan = json.loads((tmp_path / "run/results/tiles/p.json").read_text())
+    assert len(plan["chunks"]) > 2
+    filtered = ndi.median_filter(255 - image, size=median_size, mode="reflect")
+    threshold = skimage.filters.threshold_li(filtered)
+    prep = f"median{median_size}"
+    np.testing.assert_array_equal(read_tiff(tmp_path / f"run/results/denoised/p/{prep}.ome.tif"), filtered)
+    np.testing.assert_array_equal(read_tiff(tmp_path / f"run/results/masks/p/{prep}.li.ome.tif") != 0, filtered > threshold)
+    expected = confusion_counts(truth, filtered > threshold)
+    row = read_tsv(tmp_path / f"run/results/metrics/p/{prep}.li.tsv")[0]
+    assert {k: row[k] for k in COUNT_NAMES} == expected
+    tiles = read_tsv(tmp_path / f"run/results/metrics/p/{prep}.li.tiles.tsv")
+    assert {k: sum(t[k] for t in tiles) for k in COUNT_NAMES} == expected
+
+
+def test_slices_larger_than_2048_pixels_get_an_ome_pyramid(tmp_path):
+    image, truth = make_phantom((2112, 320), seed=2)
+    tifffile.imwrite(tmp_path / "tall.tif", image, photometric="minisblack")
+    tifffile.imwrite(tmp_path / "truth.tif", truth.astype(np.uint8), photometric="minisblack")
+    sheet = write_sheet(tmp_path / "s.tsv", [{"sample": "tall", "image": tmp_path / "tall.tif", "ground_truth": tmp_path / "truth.tif"}])
+    run_snakemake(tmp_path / "run", {"samples": str(sheet), "invert": True, "methods": ["otsu"]})
+    with tifffile.TiffFile(tmp_path / "run/results/confusion/tall/median3.otsu.ome.tif") as tif:
+        assert tif.is_ome
+        levels = tif.series[0].levels
+        assert [level.shape for level in levels] == [(2112, 320), (1056, 160)]
+        full, half = levels[0].asarray(), levels[1].asarray()
+    # A preview level keeps errors visible: each 2 x 2 block shows FN, else FP, else TP, else TN.
+    rank = np.array([1, 3, 4, 2])[full]
+    best = np.maximum.reduce([rank[dy::2, dx::2] for dy in (0, 1) for dx in (0, 1)])
+    np.testing.assert_array_equal(half, np.array([0, 0, 3, 1, 2])[best])
+
+
+def test_dry_run_of_a_full_size_kesm_volume_is_fast(tmp_path):
+    """799 slices of 17480 x 8026 (112 G voxels), as sparse files: only headers are read."""
+    with tifffile.TiffWriter(tmp_path / "volume.tif", bigtiff=True) as tif:
+        tif.write(shape=(799, 8026, 17480), dtype=np.uint8, photometric="minisblack", metadata={"axes": "ZYX"})
+    with tifffile.TiffWriter(tmp_path / "traced.tif", bigtiff=True) as tif:
+        tif.write(shape=(2, 8026, 17480), dtype=np.uint8, photometric="minisblack", metadata={"axes": "ZYX"})
+    sheet = write_sheet(tmp_path / "s.tsv", [
+        {"sample": "kesm", "image": tmp_path / "volume.tif", "ground_truth": tmp_path / "traced.tif", "truth_slices": "0,798"},
+    ])
+    config = {"samples": str(sheet), "invert": True, "methods": ["otsu", "li"]}
+    run_snakemake(tmp_path / "run", config, "results/tiles/kesm.json", cores=1)  # the plan checkpoint
+    started = time.perf_counter()
+    jobs = planned_jobs(tmp_path / "run", config)
+    elapsed = time.perf_counter() - started
+    assert jobs["denoise"] == 799 and jobs["segment"] == 2 * 799 and jobs["confusion"] == 2 * 2
+    assert elapsed < 60, f"dry run took {elapsed:.1f} s"
