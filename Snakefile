@@ -21,8 +21,10 @@ include: "rules/validate.smk"
 include: "rules/report.smk"
 
 
+# Quick aggregation steps run on the submitting node (not worth a cluster job).
 localrules:
     all,
+    summary,
 
 
 rule all:

@@ -212,10 +212,13 @@ def final_outputs():
     targets = ["results/summary.tsv"]
     for sample in SAMPLES:
         targets.append(f"results/plots/{sample}/{PREP}.histogram.png")
+        targets.append(f"results/plots/{sample}/{PREP}.methods.png")
         targets.append(f"results/denoised/{sample}/{PREP}.ome.tif")
         for method in METHODS:
             stem = f"{sample}/{PREP}.{method}"
             targets += [f"results/masks/{stem}.ome.tif", f"results/overlays/{stem}.png"]
+            if config["overlay"]["full_resolution_tiles"]:
+                targets.append(f"results/overlays/{stem}.tiles")
             if has_truth(sample):
                 targets.append(f"results/confusion/{stem}.ome.tif")
                 targets.append(f"results/plots/{stem}.tiles.png")

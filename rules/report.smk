@@ -75,3 +75,37 @@ rule plot_tiles:
         "../envs/plots.yaml"
     script:
         "../scripts/plot_tiles.py"
+
+
+rule plot_methods:
+    input:
+        plan="results/tiles/{sample}.json",
+        image=image_of,
+        masks=expand("results/masks/{{sample}}/{{prep}}.{method}.ome.tif", method=METHODS),
+        thresholds=expand("results/thresholds/{{sample}}/{{prep}}.{method}.json", method=METHODS),
+        metrics=lambda wildcards: (
+            expand("results/metrics/{sample}/{prep}.{method}.tsv", method=METHODS, **wildcards)
+            if has_truth(wildcards.sample)
+            else []
+        ),
+    output:
+        report(
+            "results/plots/{sample}/{prep}.methods.png",
+            caption="../resources/report/methods.rst",
+            category="Methods side by side",
+            labels={"sample": "{sample}", "preprocessing": "{prep}"},
+        ),
+    params:
+        methods=METHODS,
+        channel=config["channel"],
+    log:
+        "logs/plot_methods/{sample}/{prep}.log",
+    benchmark:
+        "benchmarks/plot_methods/{sample}/{prep}.tsv"
+    threads: 1
+    resources:
+        mem_mb=lambda wildcards, attempt: 1024 * attempt,
+    conda:
+        "../envs/plots_images.yaml"
+    script:
+        "../scripts/plot_methods.py"

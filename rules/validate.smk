@@ -73,15 +73,18 @@ rule metrics:
         "../scripts/metrics.py"
 
 
+def overlay_labels(wildcards):
+    """What an overlay colours: the confusion map, or the mask where there is no ground truth."""
+    if has_truth(wildcards.sample):
+        return "results/confusion/{sample}/{prep}.{method}.ome.tif"
+    return "results/masks/{sample}/{prep}.{method}.ome.tif"
+
+
 rule overlay:
     input:
         plan="results/tiles/{sample}.json",
         image=image_of,
-        labels=lambda wildcards: (
-            "results/confusion/{sample}/{prep}.{method}.ome.tif"
-            if has_truth(wildcards.sample)
-            else "results/masks/{sample}/{prep}.{method}.ome.tif"
-        ),
+        labels=overlay_labels,
     output:
         report(
             "results/overlays/{sample}/{prep}.{method}.png",
@@ -108,3 +111,28 @@ rule overlay:
         "../envs/imaging.yaml"
     script:
         "../scripts/overlay.py"
+
+
+rule overlay_tiles:
+    input:
+        plan="results/tiles/{sample}.json",
+        image=image_of,
+        labels=overlay_labels,
+    output:
+        directory("results/overlays/{sample}/{prep}.{method}.tiles"),
+    params:
+        channel=config["channel"],
+        alpha=config["overlay"]["alpha"],
+        colours=config["overlay"]["colours"],
+        has_truth=lambda wildcards: has_truth(wildcards.sample),
+    log:
+        "logs/overlay_tiles/{sample}/{prep}.{method}.log",
+    benchmark:
+        "benchmarks/overlay_tiles/{sample}/{prep}.{method}.tsv"
+    threads: 1
+    resources:
+        mem_mb=lambda wildcards, attempt: 512 * attempt,
+    conda:
+        "../envs/imaging.yaml"
+    script:
+        "../scripts/overlay_tiles.py"

@@ -45,6 +45,7 @@ def stack_run(tmp_path_factory):
     config = {
         "samples": str(sheet), "invert": True, "median_size": 3, "methods": ["otsu"],
         "tiling": {"tile_size": 128, "chunk_megapixels": 0.6},  # two slices per job
+        "overlay": {"full_resolution_tiles": True},
     }
     workdir = data / "run"
     run_snakemake(workdir, config)
@@ -169,3 +170,13 @@ def test_dry_run_of_a_full_size_kesm_volume_is_fast(tmp_path):
     elapsed = time.perf_counter() - started
     assert jobs["denoise"] == 799 and jobs["segment"] == 2 * 799 and jobs["confusion"] == 2 * 2
     assert elapsed < 60, f"dry run took {elapsed:.1f} s"
+
+
+def test_overlays_montage_the_traced_slices_and_full_resolution_tiles_on_request(stack_run):
+    workdir, config, _, _ = stack_run
+    montage = cv2.imread(str(workdir / "results/overlays/stack/median3.otsu.png"))
+    assert montage.shape[1] > 2 * WIDTH * 0.9  # two traced slices side by side
+    tiles = sorted(p.name for p in (workdir / "results/overlays/stack/median3.otsu.tiles").glob("*.png"))
+    assert len(tiles) == len(TRACED) * 4 * 5 and tiles[0] == "z0001_y000000_x000000.png"
+    first = cv2.imread(str(workdir / "results/overlays/stack/median3.otsu.tiles" / tiles[0]))
+    assert first.shape == (128, 128, 3)

@@ -13,14 +13,22 @@ from segval.metrics import FN, FP, IGNORED, TN, TP
 # Display priority of confusion codes when several fall in one block: errors first, then hits.
 _RANK = np.array([1, 3, 4, 2, 0], dtype=np.uint8)  # rank of TN, FP, FN, TP, IGNORED
 _CODE_OF_RANK = np.array([IGNORED, TN, TP, FP, FN], dtype=np.uint8)
+_RANK_LUT = np.zeros(256, np.uint8)
+_RANK_LUT[: _RANK.size] = _RANK
+_CODE_LUT = np.zeros(256, np.uint8)
+_CODE_LUT[: _CODE_OF_RANK.size] = _CODE_OF_RANK
 
 
 def factor_for(shape, max_pixels):
-    """Smallest integer factor that brings a ``(height, width)`` image within ``max_pixels``."""
+    """Smallest power of two that brings a ``(height, width)`` image within ``max_pixels``.
+
+    Powers of two divide the tile sizes (multiples of 16), so tiles reduce without padding, and
+    equal the factors of the OME pyramid levels.
+    """
     height, width = shape
     factor = 1
     while -(-height // factor) * -(-width // factor) > max_pixels:
-        factor += 1
+        factor *= 2
     return factor
 
 
@@ -35,29 +43,50 @@ def _padded(image, factor, fill):
     return padded
 
 
-def _combine(image, factor, ufunc, dtype=None):
-    """``ufunc`` over the ``factor**2`` pixels of each block, as ``factor**2`` strided array operations
-    (much faster than reducing a reshaped view over two short axes)."""
-    out = image[::factor, ::factor].astype(dtype or image.dtype, copy=True)
-    for dy in range(factor):
-        for dx in range(factor):
-            if dy or dx:
-                ufunc(out, image[dy::factor, dx::factor], out=out)
+def _combine(image, factor, ufunc, fill, dtype=None):
+    """``ufunc`` over the ``factor**2`` pixels of each block (partial blocks padded with ``fill``).
+
+    Done as strided whole-array operations, much faster than reducing a reshaped view over two short
+    axes; a power-of-two factor is applied as repeated halvings (4 operations each, on ever smaller
+    arrays), which gives the same result for associative reductions (sums, maxima).
+    """
+    steps = [2] * (factor.bit_length() - 1) if factor & (factor - 1) == 0 else [factor]
+    out, area = image, 1
+    for step in steps:
+        area *= step * step  # original pixels combined into each output pixel after this step
+        out = _padded(out, step, fill)
+        reduced = out[::step, ::step].astype(dtype(image.dtype, area) if dtype else out.dtype)
+        for dy in range(step):
+            for dx in range(step):
+                if dy or dx:
+                    ufunc(reduced, out[dy::step, dx::step], out=reduced)
+        out = reduced
     return out
 
 
+def _sum_dtype(dtype, area):
+    """Narrowest integer type that holds the sum of ``area`` values of ``dtype`` (narrow types cut the
+    memory traffic of each halving)."""
+    info = np.iinfo(dtype)
+    low, high = int(info.min) * area, int(info.max) * area
+    return np.result_type(np.min_scalar_type(high), np.min_scalar_type(low)) if high < 2**63 else np.float64
+
+
 def block_mean(image, factor):
-    """Mean of each ``factor`` x ``factor`` block (of the pixels it holds), rounded to the dtype."""
+    """Mean of each ``factor`` x ``factor`` block (of the pixels it holds), rounded to the dtype
+    (halves up for integer images)."""
     if factor == 1:
         return image
     height, width = image.shape
-    sums = _combine(_padded(image, factor, 0), factor, np.add, np.float64)
+    integer = np.issubdtype(image.dtype, np.integer)
+    # Integer sums are exact and several times faster than float ones.
+    sums = _combine(image, factor, np.add, 0, _sum_dtype if integer else lambda *_: np.float64)
     rows = np.minimum(factor, height - np.arange(0, height, factor))
     cols = np.minimum(factor, width - np.arange(0, width, factor))
-    means = sums / np.outer(rows, cols)
-    if np.issubdtype(image.dtype, np.integer):
-        return np.rint(means).astype(image.dtype)
-    return means.astype(image.dtype)
+    counts = np.outer(rows, cols)
+    if integer:
+        return ((sums + counts // 2) // counts).astype(image.dtype)
+    return (sums / counts).astype(image.dtype)
 
 
 def block_max(image, factor):
@@ -65,7 +94,7 @@ def block_max(image, factor):
     if factor == 1:
         return image
     lowest = np.iinfo(image.dtype).min if np.issubdtype(image.dtype, np.integer) else -np.inf
-    return _combine(_padded(image, factor, lowest), factor, np.maximum)
+    return _combine(image, factor, np.maximum, lowest)
 
 
 def block_confusion(code, factor):
@@ -76,7 +105,9 @@ def block_confusion(code, factor):
     """
     if factor == 1:
         return code
-    return _CODE_OF_RANK[block_max(_RANK[code], factor)]
+    import cv2  # its lookup tables are ~8x faster than numpy's fancy indexing
+
+    return cv2.LUT(block_max(cv2.LUT(code, _RANK_LUT), factor), _CODE_LUT)
 
 
 REDUCERS = {"mean": block_mean, "max": block_max, "confusion": block_confusion}

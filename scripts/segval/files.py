@@ -2,12 +2,15 @@
 
 import contextlib
 import os
+import shutil
 from pathlib import Path
 
 
 @contextlib.contextmanager
 def atomic_output(path):
     """Yield a temporary path beside ``path``; rename it to ``path`` only if the block succeeds.
+
+    Works for files and for folders (the block creates what it needs at the temporary path).
 
     The temporary name keeps the suffix, so writers that choose a format by suffix still work, and
     starts with a dot, so it is not mistaken for an output.  On error it is removed.
@@ -19,5 +22,7 @@ def atomic_output(path):
         yield tmp
         os.replace(tmp, path)
     finally:
-        if tmp.exists():
+        if tmp.is_dir():
+            shutil.rmtree(tmp)
+        elif tmp.exists():
             tmp.unlink()

@@ -42,7 +42,9 @@ def tile_histogram(tile, mask=None):
         import cv2
 
         cv_mask = None if mask is None else np.ascontiguousarray(mask, dtype=np.uint8)
-        counts = cv2.calcHist([np.ascontiguousarray(tile)], [0], cv_mask, [n_bins], [0, n_bins])
+        if tile.strides[-1] != tile.itemsize:  # OpenCV takes strided rows, not strided pixels
+            tile = np.ascontiguousarray(tile)
+        counts = cv2.calcHist([tile], [0], cv_mask, [n_bins], [0, n_bins])
         return counts.ravel().astype(np.int64)
     values = tile if mask is None else tile[mask.astype(bool)]
     shifted = values.astype(np.int64).ravel() - offset

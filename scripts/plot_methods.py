@@ -1,0 +1,77 @@
+"""Try-all view: every method's mask side by side, titled with its threshold (and F1/MCC when
+ground truth exists) — like scikit-image's try_all_threshold, for any list of methods."""
+
+import json
+
+import matplotlib
+
+matplotlib.use("Agg")  # no display on clusters
+import matplotlib.pyplot as plt  # noqa: E402
+import numpy as np  # noqa: E402
+
+from segval.downsample import block_max, block_mean, factor_for  # noqa: E402
+from segval.files import atomic_output  # noqa: E402
+from segval.io import ImageReader  # noqa: E402
+from segval.overlay import to_uint8  # noqa: E402
+from segval.runner import run_step  # noqa: E402
+from segval.tables import read_tsv  # noqa: E402
+from segval.tiling import Plan  # noqa: E402
+
+PANEL_PIXELS = 512 * 512
+
+
+def preview(reader, z, factor, band_rows, reduce):
+    _, height, width = reader.shape
+    band_rows = max(factor, band_rows - band_rows % factor)
+    return np.concatenate(
+        [reduce(reader.read(z, y0, min(y0 + band_rows, height), 0, width), factor) for y0 in range(0, height, band_rows)]
+    )
+
+
+def title(method, threshold_path, metrics_path, stack):
+    with open(threshold_path) as handle:
+        found = [t["threshold"] for t in json.load(handle)["thresholds"]]
+    if any(t is None for t in found):
+        text = f"{method}: no threshold found"
+    elif len(found) == 1:
+        text = f"{method}: t = {found[0]:.4g}"
+    else:
+        text = f"{method}: {len(found)} thresholds"
+    if metrics_path:
+        row = read_tsv(metrics_path)[0]
+        if row["f1"] is not None:
+            text += f"\nF1 {row['f1']:.3f}  MCC {row['mcc']:.3f}" + (" (traced slices)" if stack else "")
+    return text
+
+
+def main(smk):
+    with open(smk.input.plan) as handle:
+        manifest = json.load(handle)
+    plan = Plan.from_dict(manifest)
+    slices, height, width = plan.shape
+    traced = manifest["truth"]["slices"] if manifest["truth"] else []
+    z = traced[0] if traced else slices // 2  # one representative slice
+    factor = factor_for((height, width), PANEL_PIXELS)
+    with ImageReader(smk.input.image, channel=smk.params.channel) as reader:
+        gray = preview(reader, z, factor, plan.tile_size, block_mean)
+    low, high = (None, None) if gray.dtype == np.uint8 else np.percentile(gray, [0.5, 99.5])
+    panels = [("image" + (f", slice {z}" if slices > 1 else ""), to_uint8(gray, low, high))]
+    metrics = list(smk.input.metrics) or [None] * len(smk.input.masks)
+    for method, mask_path, threshold_path, metrics_path in zip(smk.params.methods, smk.input.masks, smk.input.thresholds, metrics):
+        with ImageReader(mask_path) as reader:
+            panels.append((title(method, threshold_path, metrics_path, slices > 1), preview(reader, z, factor, plan.tile_size, block_max)))
+    columns = min(4, len(panels))
+    rows = -(-len(panels) // columns)
+    aspect = width / height
+    fig, axes = plt.subplots(rows, columns, figsize=(3.2 * aspect * columns, 3.6 * rows), squeeze=False, layout="constrained")
+    for ax, (label, picture) in zip(axes.flat, panels):
+        ax.imshow(picture, cmap="gray", interpolation="nearest")
+        ax.set_title(label, fontsize="small")
+    for ax in axes.flat:
+        ax.axis("off")
+    fig.suptitle(f"{smk.wildcards.sample} ({smk.wildcards.prep}): masks of every method (foreground white)")
+    with atomic_output(smk.output[0]) as tmp:
+        fig.savefig(tmp, dpi=100)
+
+
+run_step(main, snakemake)  # noqa: F821 - provided by Snakemake
