@@ -23,7 +23,8 @@ sys.path.insert(0, str(REPO / "scripts"))
 from segval.denoise import apply_chain, invert  # noqa: E402
 from segval.downsample import block_confusion, block_mean, factor_for  # noqa: E402
 from segval.histograms import SliceAccumulator  # noqa: E402
-from segval.io import ImageReader, write_png, write_tiles  # noqa: E402
+from segval.io import ImageReader, write_png  # noqa: E402
+from segval.stitching import write_tiles  # noqa: E402
 from segval.masks import apply_threshold  # noqa: E402
 from segval.metrics import add_counts, confusion_counts, confusion_map  # noqa: E402
 from segval.overlay import overlay  # noqa: E402

@@ -17,7 +17,7 @@ sys.path.insert(0, SCRIPTS)  # the segval library, for names shared with the ste
 
 from segval.denoise import describe_chain  # noqa: E402
 from segval.thresholds import method_file_id, parse_method  # noqa: E402
-from segval.tiling import parse_slices  # noqa: E402
+from segval.tiling import Plan, parse_slices  # noqa: E402
 
 SCHEMAS = os.path.join(workflow.basedir, "config", "schemas")
 

@@ -21,7 +21,7 @@ rule denoise:
     resources:
         mem_mb=lambda wildcards, attempt: 512 * attempt,
     conda:
-        "../envs/denoise.yaml"
+        "../envs/filters.yaml"
     script:
         "../scripts/denoise.py"
 

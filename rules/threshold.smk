@@ -27,18 +27,29 @@ rule threshold:
     resources:
         mem_mb=lambda wildcards, attempt: 512 * attempt,
     conda:
-        "../envs/threshold.yaml"
+        "../envs/filters.yaml"
     script:
         "../scripts/threshold.py"
+
+
+def same_slice_chunks(wildcards):
+    """The chunks holding this chunk's slices: itself, or every band of a split slice (local
+    methods read their halo across band borders)."""
+    plan = Plan.from_dict(manifest_of(wildcards.sample))
+    return plan.same_slices(plan.chunk(wildcards.chunk))
 
 
 rule segment:
     input:
         plan="results/tiles/{sample}.json",
-        denoised="results/chunks/{sample}/{prep}/denoised/{chunk}.tif",
+        denoised=lambda wildcards: [
+            f"results/chunks/{wildcards.sample}/{wildcards.prep}/denoised/{chunk}.tif" for chunk in same_slice_chunks(wildcards)
+        ],
         threshold="results/thresholds/{sample}/{prep}.{method}.json",
     output:
         "results/chunks/{sample}/{prep}.{method}/mask/{chunk}.tif",
+    params:
+        denoised_chunks=same_slice_chunks,
     log:
         "logs/segment/{sample}/{prep}.{method}/{chunk}.log",
     benchmark:
@@ -47,7 +58,7 @@ rule segment:
     resources:
         mem_mb=lambda wildcards, attempt: 512 * attempt,
     conda:
-        "../envs/imaging.yaml"
+        "../envs/filters.yaml"
     script:
         "../scripts/segment.py"
 

@@ -3,7 +3,8 @@
 
 import json
 
-from segval.io import ImageReader, write_tiles
+from segval.io import ImageReader
+from segval.stitching import write_tiles
 from segval.masks import binarize
 from segval.metrics import COUNT_NAMES, confusion_counts, confusion_map
 from segval.runner import run_step
@@ -37,7 +38,7 @@ def main(smk):
 
         # One page per traced slice of the chunk: the confusion stack holds the traced slices only.
         shape = (len(traced), chunk.y1 - chunk.y0, width)
-        write_tiles(smk.output.confusion, code_tiles(), shape, "uint8", plan.tile_size)
+        write_tiles(smk.output.confusion, code_tiles(), shape, "uint8", plan.tile_size, pyramid=plan.pyramid(chunk, "confusion"))
     write_tsv(smk.output.counts, rows, TILE_COLUMNS)
 
 

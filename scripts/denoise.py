@@ -3,7 +3,8 @@
 from segval.denoise import apply_chain, chain_halo, invert
 from segval.histograms import SliceAccumulator
 from segval.files import atomic_output
-from segval.io import ImageReader, write_tiles
+from segval.io import ImageReader
+from segval.stitching import write_tiles
 from segval.runner import run_step
 from segval.tiling import Plan, read_padded
 
@@ -29,7 +30,9 @@ def main(smk):
 
         # Stored raw: dense intermediate data barely compresses and is read back at disk speed.
         shape = (chunk.z1 - chunk.z0, chunk.y1 - chunk.y0, width)
-        write_tiles(smk.output.denoised, denoised_tiles(), shape, dtype, plan.tile_size, compress=False)
+        write_tiles(
+            smk.output.denoised, denoised_tiles(), shape, dtype, plan.tile_size, compress=False, pyramid=plan.pyramid(chunk, "mean")
+        )
     with atomic_output(smk.output.histogram) as tmp:
         stats.save(tmp, chunk.z0)
 

@@ -33,7 +33,7 @@ def main(smk):
     colours = plt.get_cmap("tab10")
     for index, result in enumerate(results):
         found = [t["threshold"] for t in result["thresholds"] if t["threshold"] is not None]
-        if not found:
+        if not found:  # local methods (and methods that found none) have no line to draw
             continue
         label = f"{result['method']} = {found[0]:.4g}" + (" (per slice: first)" if len(found) > 1 else "")
         ax.axvline(found[0], color=colours(index % 10), linewidth=1.2, label=label)

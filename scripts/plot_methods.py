@@ -30,8 +30,11 @@ def preview(reader, z, factor, band_rows, reduce):
 
 def title(method, threshold_path, metrics_path, stack):
     with open(threshold_path) as handle:
-        found = [t["threshold"] for t in json.load(handle)["thresholds"]]
-    if any(t is None for t in found):
+        result = json.load(handle)
+    found = [t["threshold"] for t in result["thresholds"]]
+    if result["scope"] == "local":
+        text = f"{method} (local)"
+    elif any(t is None for t in found):
         text = f"{method}: no threshold found"
     elif len(found) == 1:
         text = f"{method}: t = {found[0]:.4g}"

@@ -2,7 +2,7 @@
 
 import json
 
-from segval.io import write_stitched
+from segval.stitching import write_stitched
 from segval.runner import run_step
 from segval.tiling import Plan
 

@@ -8,9 +8,9 @@ import numpy as np
 from segval.errors import SegvalError, ThresholdNotFound
 from segval.histograms import FLOAT_BINS, float_edges, float_histogram
 from segval.files import atomic_output
-from segval.io import ChunkSet
+from segval.stitching import ChunkSet
 from segval.runner import run_step
-from segval.thresholds import threshold_from_histogram
+from segval.thresholds import is_local, parse_method, threshold_from_histogram
 from segval.tiling import Plan
 
 log = logging.getLogger("segval")
@@ -52,11 +52,17 @@ def float_counts(smk, plan, hist, selector):
                 if tile.z in slices:
                     values = denoised.read(tile.z, tile.y0, tile.y1, tile.x0, tile.x1)
                     counts += float_histogram(values, low, high)
-    return counts, float_edges(low, high)
+    return counts, float_edges(low, high, hist["dtype"])
 
 
 def main(smk):
     method, scope = smk.params.method, smk.params.scope
+    if is_local(method):  # no global threshold: record the parameters the segment step will use
+        name, params = parse_method(method)
+        result = {"method": method, "scope": "local", "local": {"name": name, "params": params}, "thresholds": []}
+        with atomic_output(smk.output[0]) as tmp:
+            tmp.write_text(json.dumps(result, indent=1) + "\n")
+        return
     hist = load_histograms(smk.input.histograms)
     plan = Plan.load(smk.input.plan) if smk.input.get("plan") else None
     entries, float_histogram_used = [], None

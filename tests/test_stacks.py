@@ -137,12 +137,17 @@ def test_tiles_that_do_and_do_not_divide_the_image_are_exact(tmp_path, median_si
     assert {k: sum(t[k] for t in tiles) for k in COUNT_NAMES} == expected
 
 
-def test_slices_larger_than_2048_pixels_get_an_ome_pyramid(tmp_path):
+@pytest.mark.parametrize("chunk_megapixels", [256, 0.1], ids=["whole-slice chunks", "bands"])
+def test_slices_larger_than_2048_pixels_get_an_ome_pyramid(tmp_path, chunk_megapixels):
     image, truth = make_phantom((2112, 320), seed=2)
     tifffile.imwrite(tmp_path / "tall.tif", image, photometric="minisblack")
     tifffile.imwrite(tmp_path / "truth.tif", truth.astype(np.uint8), photometric="minisblack")
     sheet = write_sheet(tmp_path / "s.tsv", [{"sample": "tall", "image": tmp_path / "tall.tif", "ground_truth": tmp_path / "truth.tif"}])
-    run_snakemake(tmp_path / "run", {"samples": str(sheet), "invert": True, "methods": ["otsu"]})
+    config = {"samples": str(sheet), "invert": True, "methods": ["otsu"], "tiling": {"chunk_megapixels": chunk_megapixels}}
+    run_snakemake(tmp_path / "run", config)
+    # Chunks of whole slices carry their pyramid levels (stitching copies them); bands do not.
+    chunks = json.loads((tmp_path / "run/results/tiles/tall.json").read_text())["chunks"]
+    assert len(chunks) == (1 if chunk_megapixels == 256 else 3)
     with tifffile.TiffFile(tmp_path / "run/results/confusion/tall/median3.otsu.ome.tif") as tif:
         assert tif.is_ome
         levels = tif.series[0].levels

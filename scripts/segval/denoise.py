@@ -25,14 +25,12 @@ STEPS = {
 def invert(tile, dtype):
     """Reverse the intensity scale, so that dark structures become bright foreground.
 
-    Integer images map ``x -> max(dtype) - x`` (``255 - x`` for uint8, as the article does); float
-    images map ``x -> -x``.
+    Integer images map ``x -> max + min - x`` of their dtype (``255 - x`` for uint8, as the article
+    does; the bitwise complement, which reverses signed ranges too); float images map ``x -> -x``.
     """
     dtype = np.dtype(dtype)
-    if dtype.kind in "ui":
-        return (np.iinfo(dtype).max - tile.astype(dtype, copy=False)).astype(dtype, copy=False)
-    if dtype.kind == "b":
-        return ~tile
+    if dtype.kind in "uib":
+        return np.invert(tile.astype(dtype, copy=False))
     return -tile
 
 

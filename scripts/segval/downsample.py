@@ -93,7 +93,12 @@ def block_max(image, factor):
     """Maximum of each block (a mask keeps any foreground)."""
     if factor == 1:
         return image
-    lowest = np.iinfo(image.dtype).min if np.issubdtype(image.dtype, np.integer) else -np.inf
+    if image.dtype == bool:
+        lowest = False
+    elif np.issubdtype(image.dtype, np.integer):
+        lowest = np.iinfo(image.dtype).min
+    else:
+        lowest = -np.inf
     return _combine(image, factor, np.maximum, lowest)
 
 

@@ -51,18 +51,26 @@ def tile_histogram(tile, mask=None):
     return np.bincount(shifted, minlength=n_bins).astype(np.int64)
 
 
+def _range(low, high, dtype):
+    # The range as values of the data's type: numpy then computes edges and bin indices in that
+    # type, exactly as for ``np.histogram(image, bins)`` on the whole image (what skimage does).
+    kind = np.dtype(dtype).type
+    return kind(low), kind(high)
+
+
 def float_histogram(values, low, high, bins=FLOAT_BINS, mask=None):
     """Histogram of float values over the shared range ``[low, high]`` in ``bins`` equal bins."""
     if mask is not None:
         values = values[mask.astype(bool)]
     values = values[np.isfinite(values)]
-    counts, _ = np.histogram(values, bins=bins, range=(low, high))
+    counts, _ = np.histogram(values, bins=bins, range=_range(low, high, values.dtype))
     return counts.astype(np.int64)
 
 
-def float_edges(low, high, bins=FLOAT_BINS):
-    """Bin edges numpy uses for ``np.histogram(..., bins, range=(low, high))``."""
-    _, edges = np.histogram(np.empty(0), bins=bins, range=(low, high))
+def float_edges(low, high, dtype, bins=FLOAT_BINS):
+    """Bin edges of :func:`float_histogram` for data of ``dtype`` (in that type, like numpy's and
+    hence scikit-image's edges and bin centres for a whole image)."""
+    _, edges = np.histogram(np.empty(0, dtype=dtype), bins=bins, range=_range(low, high, dtype))
     return edges
 
 

@@ -11,8 +11,9 @@ rectangle of any slice without decoding more than it must:
   TIFF for images too large for that).
 
 Colour images need a ``channel`` (0 = red, 1 = green, 2 = blue for RGB).  Writers go through
-:func:`atomic_output`, which writes beside the target and renames, so an interrupted step never
-leaves a half-written file under the final name.
+:func:`segval.files.atomic_output`, which writes beside the target and renames, so an interrupted
+step never leaves a half-written file under the final name.  Tiled chunk files and the stitched
+OME-TIFF outputs are written by :mod:`segval.stitching`.
 """
 
 import contextlib
@@ -22,7 +23,6 @@ import struct
 from collections import OrderedDict
 from dataclasses import dataclass
 from pathlib import Path
-from uuid import NAMESPACE_URL, uuid5
 
 import cv2
 import numpy as np
@@ -37,7 +37,7 @@ SUPPORTED_SUFFIXES = TIFF_SUFFIXES + RASTER_SUFFIXES
 SUPPORTED_DTYPES = ("bool", "uint8", "uint16", "int8", "int16", "float32", "float64")
 
 _PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
-_PNG_CHANNELS = {0: 1, 2: 3, 3: 3, 4: 2, 6: 4}  # colour type -> channels as OpenCV decodes them
+_PNG_CHANNELS = {0: 1, 2: 3, 3: 3, 4: 2, 6: 4}  # colour type -> channels (gray+alpha: 0 gray, 1 alpha)
 _SEGMENT_CACHE_BYTES = 256 * 2**20
 
 
@@ -147,7 +147,7 @@ def read_info(path):
     suffix = _suffix(path)
     if suffix in TIFF_SUFFIXES:
         with _open_tiff(path) as tif:
-            layout = _TiffLayout(tif, path)
+            layout = _tiff_layout(tif, path)
             return ImageInfo(path, layout.shape, layout.dtype, layout.channels, "tiff")
     if suffix == ".png":
         return _png_info(path)
@@ -193,6 +193,8 @@ def _decode_raster(path):
     if array is None:
         raise SegvalError("cannot decode the image (corrupt or unsupported)", path, "re-export it")
     if array.ndim == 3:
+        if _suffix(path) == ".png" and _png_info(path).channels == 2:
+            return array[:, :, [0, 3]]  # OpenCV expands gray + alpha to BGRA: keep gray, alpha
         # OpenCV decodes colour as BGR(A); segval numbers channels as stored, RGB(A).
         array = array[:, :, [2, 1, 0, 3][: array.shape[2]]] if array.shape[2] in (3, 4) else array
     return array
@@ -202,7 +204,7 @@ def _decode_raster(path):
 def _open_tiff(path):
     try:
         tif = tifffile.TiffFile(path)
-    except (tifffile.TiffFileError, ValueError, OSError) as error:
+    except (tifffile.TiffFileError, ValueError, OSError, IndexError, struct.error) as error:
         raise SegvalError(f"cannot read as TIFF ({error})", path, "re-export the image") from None
     try:
         yield tif
@@ -210,25 +212,37 @@ def _open_tiff(path):
         tif.close()
 
 
+def _tiff_layout(tif, path):
+    """The layout of a TIFF's first series; a file that breaks while being parsed is reported."""
+    try:
+        return _TiffLayout(tif, path)
+    except SegvalError:
+        raise
+    except (IndexError, ValueError, OSError, struct.error, tifffile.TiffFileError) as error:
+        raise SegvalError(f"cannot read as TIFF ({error})", path, "re-export the image") from None
+
+
 class _TiffLayout:
     """Map segval's (slice, channel) to the pages of a TIFF's first series."""
 
     def __init__(self, tif, path):
+        if not tif.series:
+            raise SegvalError("the TIFF holds no image", path, "re-export the image")
         series = tif.series[0]
         axes, shape = series.axes, tuple(series.shape)
-        has_samples = axes.endswith("S")
-        plane_axes = axes[:-3] if has_samples else axes[:-2]
-        if len(axes) - len(plane_axes) - (1 if has_samples else 0) != 2 or not axes[
-            len(plane_axes) :
-        ].startswith("YX"):
+        separate = series.keyframe.planarconfig == 2 and axes.endswith("SYX")
+        if axes.endswith("YXS") or separate:  # colour samples stored per pixel, or as planes
+            self.samples, plane_axes = (shape[-3] if separate else shape[-1]), axes[:-3]
+        elif axes.endswith("YX"):
+            self.samples, plane_axes = 1, axes[:-2]
+        else:
             raise SegvalError(
                 f"unsupported TIFF layout (axes {axes!r}, shape {shape})",
                 path,
                 "save the image as 2-D pages (axes YX or YXS)",
             )
         self.series = series
-        self.height, self.width = shape[len(plane_axes) : len(plane_axes) + 2]
-        self.samples = shape[-1] if has_samples else 1
+        self.height, self.width = shape[-2:] if not axes.endswith("YXS") else shape[-3:-1]
         self.plane_shape = shape[: len(plane_axes)]
         self.channel_axis = plane_axes.find("C") if "C" in plane_axes else None
         planes = int(np.prod(self.plane_shape)) if self.plane_shape else 1
@@ -277,7 +291,7 @@ class ImageReader:
         self._segment_bytes = 0
         if self.info.kind == "tiff":
             self._tif = tifffile.TiffFile(self.path)
-            self._layout = _TiffLayout(self._tif, self.path)
+            self._layout = _tiff_layout(self._tif, self.path)
 
     @property
     def shape(self):
@@ -303,9 +317,20 @@ class ImageReader:
         slices, height, width = self.info.shape
         if not (0 <= z < slices and 0 <= y0 < y1 <= height and 0 <= x0 < x1 <= width):
             raise IndexError(f"region z={z} y={y0}:{y1} x={x0}:{x1} outside {self.info.shape}")
-        if self.info.kind == "tiff":
-            return self._read_tiff(z, y0, y1, x0, x1)
-        return self._raster_slice(z)[y0:y1, x0:x1]
+        try:
+            if self.info.kind == "tiff":
+                return self._read_tiff(z, y0, y1, x0, x1)
+            return self._raster_slice(z)[y0:y1, x0:x1]
+        except SegvalError:
+            raise
+        except (ValueError, OSError, RuntimeError, struct.error, tifffile.TiffFileError) as error:
+            # Truncated data, a corrupt compressed tile, a codec failing: the file, not the code.
+            raise SegvalError(
+                f"cannot read slice {z} rows {y0}:{y1} ({type(error).__name__}: {error}); the file "
+                "is probably truncated or corrupt",
+                self.path,
+                "re-export or re-copy the image",
+            ) from None
 
     def read_slice(self, z):
         """The whole slice ``z`` (2-D)."""
@@ -437,212 +462,3 @@ def write_tiff(path, data, **kwargs):
     """Write ``data`` (array or tile iterator, see :meth:`tifffile.TiffWriter.write`) atomically."""
     with atomic_output(path) as tmp:
         tifffile.imwrite(tmp, data, **kwargs)
-
-
-#: Codec of masks and confusion maps, chunks and final files alike (so that stitching copies the
-#: compressed tiles instead of re-encoding them): PackBits, the baseline TIFF codec every reader
-#: (ImageJ, Fiji/Bio-Formats, napari, QuPath) supports; it shrinks binary masks ~40x at ~450 MP/s,
-#: about twice as fast as Deflate.
-MASK_COMPRESSION = {"compression": "packbits"}
-#: Pyramid levels are added (each halving the slice) until the largest side is at most this.
-PYRAMID_TOP = 2048
-
-
-def write_tiles(path, tiles, shape, dtype, tile_size, compress=True, **kwargs):
-    """Write a tiled TIFF, atomically, from an iterator of tiles in slice, row, column order.
-
-    Parameters
-    ----------
-    path : str or Path
-        Output TIFF.
-    tiles : iterator of numpy.ndarray
-        Tiles of at most ``tile_size`` x ``tile_size`` (edge tiles may be smaller), page by page.
-    shape : tuple of int
-        ``(slices, height, width)``.
-    dtype : numpy dtype
-    tile_size : int
-        TIFF tile edge (a multiple of 16).
-    compress : bool
-        Compress with :data:`MASK_COMPRESSION` (for masks); otherwise store raw, which is fastest
-        for dense images that barely compress.
-    **kwargs
-        Passed to :func:`tifffile.imwrite` (e.g. ``description``).
-    """
-    options = dict(MASK_COMPRESSION) if compress else {}
-    # minisblack + axes: a 3- or 4-page stack must not be taken for an RGB(A) image.
-    options.update(photometric="minisblack", metadata={"axes": "ZYX"})
-    options.update(kwargs)
-    write_tiff(path, tiles, shape=tuple(shape), dtype=dtype, tile=(tile_size, tile_size), maxworkers=1, **options)
-
-
-class ChunkSet:
-    """The chunk files of one sample read as one image (e.g. to stitch them or read across them).
-
-    Parameters
-    ----------
-    paths : list of str
-        One TIFF per chunk, in chunk order.
-    plan : segval.tiling.Plan
-        The sample's plan: which slices and rows each chunk holds.
-    """
-
-    def __init__(self, paths, plan):
-        if len(paths) != len(plan.chunks):
-            raise ValueError(f"{len(paths)} chunk files for {len(plan.chunks)} chunks")
-        self.plan = plan
-        self.shape = plan.shape
-        self._paths = list(paths)
-        self._readers = {}
-        self._position = {chunk.id: position for position, chunk in enumerate(plan.chunks)}
-
-    def _reader(self, index):
-        if index not in self._readers:
-            if len(self._readers) >= 4:  # keep few files open: chunks are read in order
-                self._readers.pop(next(iter(self._readers))).close()
-            self._readers[index] = ImageReader(self._paths[index])
-        return self._readers[index]
-
-    def read(self, z, y0, y1, x0, x1):
-        """Pixels ``[y0:y1, x0:x1]`` of slice ``z``, from whichever chunks hold them."""
-        parts = []
-        for chunk in self.plan.chunks:
-            if chunk.z0 <= z < chunk.z1 and chunk.y0 < y1 and y0 < chunk.y1:
-                ya, yb = max(y0, chunk.y0), min(y1, chunk.y1)
-                reader = self._reader(self._position[chunk.id])
-                parts.append(reader.read(z - chunk.z0, ya - chunk.y0, yb - chunk.y0, x0, x1))
-        return parts[0] if len(parts) == 1 else np.concatenate(parts, axis=0)
-
-    @property
-    def dtype(self):
-        return self._reader(0).dtype
-
-    def close(self):
-        for reader in self._readers.values():
-            reader.close()
-        self._readers.clear()
-
-    def __enter__(self):
-        return self
-
-    def __exit__(self, *exc):
-        self.close()
-
-
-def pyramid_factors(shape, top=PYRAMID_TOP):
-    """Downsampling factors of the pyramid levels below full resolution: ``[2, 4, ...]``."""
-    _, height, width = shape
-    factors = []
-    while max(height, width) / (2 ** len(factors)) > top:
-        factors.append(2 ** (len(factors) + 1))
-    return factors
-
-
-def _encoded_tiles(chunk_paths, plan):
-    """The compressed tile bytes of the stitched image, page by page, copied from the chunk files.
-
-    Chunks hold whole slices or bands of whole tile rows, so a slice's tiles in row-major order are
-    its chunks' tiles one chunk after the other.
-    """
-    for z in range(plan.shape[0]):
-        for position, chunk in enumerate(plan.chunks):
-            if chunk.z0 <= z < chunk.z1:
-                with tifffile.TiffFile(chunk_paths[position]) as tif:
-                    page = tif.pages[z - chunk.z0]
-                    handle = tif.filehandle
-                    for offset, count in zip(page.dataoffsets, page.databytecounts):
-                        handle.seek(offset)
-                        yield handle.read(count)
-
-
-def _chunk_encoding(chunk_paths, tile_size):
-    """Dtype and compression of the chunk files, checked to be uniform and tiled as expected."""
-    encodings = set()
-    for path in chunk_paths:
-        with tifffile.TiffFile(path) as tif:
-            page = tif.pages[0]
-            if (page.tilelength, page.tilewidth) != (tile_size, tile_size):
-                raise ValueError(f"{path}: tiles {page.tilelength}x{page.tilewidth}, expected {tile_size}")
-            encodings.add((page.dtype.str, int(page.compression)))
-    if len(encodings) != 1:
-        raise ValueError(f"chunk files differ in dtype or compression: {sorted(encodings)}")
-    dtype, compression = encodings.pop()
-    return np.dtype(dtype), compression
-
-
-def write_stitched(path, chunk_paths, plan, reduce="mean", description=None):
-    """Stitch a sample's chunk files into one tiled OME-TIFF, with a pyramid when it is large.
-
-    Full resolution is stitched by copying the chunks' compressed tiles (no decoding, no re-encoding);
-    each pyramid level halves the previous one with ``reduce`` (see :mod:`segval.downsample`), reading
-    it in blocks, so memory stays within a few tiles whatever the image size.
-
-    Parameters
-    ----------
-    path : str or Path
-        Output, ending in ``.ome.tif``.
-    chunk_paths : list of str
-        The chunk files (written by :func:`write_tiles` with the plan's tile size), in chunk order.
-    plan : segval.tiling.Plan
-    reduce : {"mean", "max", "confusion"}
-        How pyramid levels summarise 2 x 2 blocks.
-    description : str, optional
-        Stored in the OME metadata as the image name.
-    """
-    import tempfile
-
-    from segval.downsample import REDUCERS
-
-    slices, height, width = plan.shape
-    tile = plan.tile_size
-    dtype, compression = _chunk_encoding(chunk_paths, tile)
-    factors = pyramid_factors(plan.shape)
-    name = description or Path(path).name
-    # A name-based UUID instead of tifffile's time-based one: same inputs, byte-identical file.
-    uuid = uuid5(NAMESPACE_URL, f"segval:{Path(path).name}:{name}:{plan.shape}")
-    metadata = {"axes": "ZYX" if slices > 1 else "YX", "Name": name, "UUID": f"urn:uuid:{uuid}"}
-    codec = {} if compression == 1 else {"compression": compression}
-    options = dict(codec, tile=(tile, tile), dtype=dtype, photometric="minisblack", maxworkers=1)
-
-    def shape_of(level_height, level_width):
-        return (slices, level_height, level_width) if slices > 1 else (level_height, level_width)
-
-    with atomic_output(path) as tmp, tempfile.TemporaryDirectory(dir=Path(tmp).parent) as scratch:
-        with tifffile.TiffWriter(tmp, bigtiff=slices * height * width * dtype.itemsize > 2**31, ome=True) as tif:
-            tif.write(
-                _encoded_tiles(chunk_paths, plan), shape=shape_of(height, width), subifds=len(factors),
-                metadata=metadata, **options,
-            )
-            with ChunkSet(chunk_paths, plan) as previous_level:
-                source = previous_level
-                for level, _ in enumerate(factors):
-                    halved = _HalvedLevel(source, REDUCERS[reduce], Path(scratch) / f"level{level + 1}.raw")
-                    tif.write(halved.tiles(tile), shape=shape_of(*halved.shape[1:]), subfiletype=1, **dict(options))
-                    source = halved
-
-
-class _HalvedLevel:
-    """A pyramid level: ``source`` reduced 2 x 2, produced tile by tile and kept in a raw scratch file
-    so that the next level can read it back (memory: a few tiles)."""
-
-    def __init__(self, source, reducer, scratch_path):
-        slices, height, width = source.shape
-        self.source, self.reducer = source, reducer
-        self.shape = (slices, -(-height // 2), -(-width // 2))
-        self.dtype = source.dtype
-        self._store = np.memmap(scratch_path, dtype=source.dtype, mode="w+", shape=self.shape)
-
-    def tiles(self, tile):
-        slices, height, width = self.shape
-        _, source_height, source_width = self.source.shape
-        for z in range(slices):
-            for y0 in range(0, height, tile):
-                for x0 in range(0, width, tile):
-                    block = self.source.read(
-                        z, 2 * y0, min(2 * (y0 + tile), source_height), 2 * x0, min(2 * (x0 + tile), source_width)
-                    )
-                    reduced = self.reducer(block, 2)
-                    self._store[z, y0 : y0 + reduced.shape[0], x0 : x0 + reduced.shape[1]] = reduced
-                    yield reduced
-
-    def read(self, z, y0, y1, x0, x1):
-        return self._store[z, y0:y1, x0:x1]

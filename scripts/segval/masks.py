@@ -41,7 +41,7 @@ def distinct_values(array, limit=_MAX_VALUES_SHOWN + 1):
     array = np.asarray(array)
     if array.dtype == bool:
         present = [value for value in (False, True) if (array == value).any()]
-        return np.array(present, dtype=bool)
+        return np.array(present[:limit], dtype=bool)
     if array.dtype in (np.uint8, np.uint16):
         import cv2
 
@@ -90,8 +90,12 @@ def apply_threshold(values, threshold):
     pixels and keeps numpy on its fast integer path.
     """
     values = np.asarray(values)
-    if threshold is None:
+    if threshold is None or np.isnan(threshold):
         return np.zeros(values.shape, bool)
+    if np.issubdtype(values.dtype, np.floating):
+        # Exactly, in float64, whatever the threshold's type (a Python float would be rounded to
+        # the image's float32 first): float32 thresholds, as skimage's are, compare identically.
+        return values > np.float64(threshold)
     if np.issubdtype(values.dtype, np.integer):
         info = np.iinfo(values.dtype)
         cut = np.floor(threshold)

@@ -40,6 +40,7 @@ References
 import numpy as np
 
 from segval.errors import ThresholdNotFound
+from segval.local_thresholds import DEFAULT_PARAMS, LOCAL_METHODS, resolve_params
 
 #: scikit-image's global methods, by segval's names.
 SKIMAGE_METHODS = ("otsu", "li", "yen", "triangle", "isodata", "mean", "minimum")
@@ -56,21 +57,45 @@ def _ij_methods():
 
 
 #: Every global method name (``manual`` and ``percentile`` take a value: ``manual:79``).
-METHODS = SKIMAGE_METHODS + _ij_methods() + PARAMETRISED_METHODS
+GLOBAL_METHODS = SKIMAGE_METHODS + _ij_methods() + PARAMETRISED_METHODS
+#: Every method name: the global ones and the local (adaptive) ones of :mod:`segval.local_thresholds`,
+#: which take optional parameters: ``sauvola``, ``sauvola:window_size=25,k=0.3``.
+METHODS = GLOBAL_METHODS + LOCAL_METHODS
+
+
+def is_local(spec):
+    """Whether a method spec names a local (adaptive) method."""
+    return str(spec).partition(":")[0] in LOCAL_METHODS
+
+
+def _local_params(name, text, spec):
+    params = {}
+    for item in filter(None, text.split(",")):
+        key, equals, raw = item.partition("=")
+        if not equals:
+            raise ValueError(f"{spec!r}: parameters are written key=value, e.g. '{name}:{next(iter(DEFAULT_PARAMS[name]))}=25'")
+        try:
+            params[key.strip()] = int(raw) if raw.strip().lstrip("-").isdigit() else float(raw)
+        except ValueError:
+            raise ValueError(f"{spec!r}: parameter {key.strip()!r} needs a number, got {raw!r}") from None
+    return resolve_params(name, params)
 
 
 def parse_method(spec):
     """Split a method spec into ``(name, value)``: ``"otsu"`` -> ``("otsu", None)``,
-    ``"manual:79"`` -> ``("manual", 79.0)``.
+    ``"manual:79"`` -> ``("manual", 79.0)``, ``"sauvola:k=0.3"`` -> ``("sauvola", {all parameters})``.
 
     Raises
     ------
     ValueError
-        For an unknown name, a missing or extra value, or a percentile outside 0..100.
+        For an unknown name, a missing or extra value, a percentile outside 0..100, or an unknown or
+        invalid parameter of a local method.
     """
     name, _, value = str(spec).partition(":")
     if name not in METHODS:
         raise ValueError(f"unknown threshold method {spec!r}; known: {', '.join(METHODS)}")
+    if name in LOCAL_METHODS:
+        return name, _local_params(name, value, spec)
     if name in PARAMETRISED_METHODS:
         try:
             number = float(value)
@@ -86,15 +111,16 @@ def parse_method(spec):
 
 
 def method_file_id(spec):
-    """The method's name in file names: ``manual:79`` -> ``manual-79``."""
-    return str(spec).replace(":", "-")
+    """The method's name in file names: ``manual:79`` -> ``manual-79``,
+    ``sauvola:window_size=25,k=0.3`` -> ``sauvola-window_size25-k0.3``."""
+    return str(spec).replace(" ", "").replace(":", "-").replace(",", "-").replace("=", "")
 
 
 def bin_values(n_bins, bin_edges=None, offset=0):
     """The value each bin stands for: ``offset + i`` for integer data, bin centres for float data."""
     if bin_edges is None:
         return np.arange(offset, offset + n_bins)
-    edges = np.asarray(bin_edges, dtype=np.float64)
+    edges = np.asarray(bin_edges)  # keep the data's float type: skimage's centres are in it
     if edges.shape != (n_bins + 1,):
         raise ValueError(f"{n_bins} bins need {n_bins + 1} edges, got {edges.shape[0]}")
     return (edges[:-1] + edges[1:]) / 2
@@ -135,6 +161,8 @@ def threshold_from_histogram(counts, method, bin_edges=None, *, offset=0, total=
     12.0
     """
     name, value = parse_method(method)
+    if name in LOCAL_METHODS:
+        raise ValueError(f"{name} is a local method: it has no global threshold (see segval.local_thresholds)")
     counts = np.asarray(counts)
     if counts.ndim != 1 or counts.size < 1:
         raise ValueError(f"counts must be a 1-D histogram, got shape {counts.shape}")
@@ -167,7 +195,9 @@ def _trim(counts, values):
 def _percentile(counts, values, percent):
     counts, values = _trim(counts, values)
     cumulative = np.cumsum(counts, dtype=np.int64)
-    index = int(np.searchsorted(cumulative, percent / 100 * cumulative[-1], side="left"))
+    # count / total >= percent / 100, compared as count * 100 >= percent * total: no rounding of
+    # percent / 100 (0.07 * 100 is 7.000000000000001) shifts the boundary.
+    index = int(np.searchsorted(cumulative * 100, percent * cumulative[-1], side="left"))
     return values[min(index, counts.size - 1)]
 
 

@@ -80,6 +80,21 @@ class Plan:
                 return chunk
         raise KeyError(f"no chunk {chunk_id!r} in this plan")
 
+    def subset(self, chunk_ids):
+        """The same image with only the chunks ``chunk_ids`` (e.g. to read a few chunk files)."""
+        wanted = set(chunk_ids)
+        return Plan(self.shape, self.tile_size, tuple(c for c in self.chunks if c.id in wanted))
+
+    def same_slices(self, chunk):
+        """Ids of the chunks that hold ``chunk``'s slices (itself, and the other bands of a split
+        slice): what a neighbourhood operation across band borders needs to read."""
+        return [c.id for c in self.chunks if c.z0 < chunk.z1 and chunk.z0 < c.z1]
+
+    def pyramid(self, chunk, reduce):
+        """``reduce`` if ``chunk`` holds whole slices (so it can carry its slices' pyramid levels
+        for stitching to copy), else None: bands of a split slice leave the pyramid to stitching."""
+        return reduce if (chunk.y0, chunk.y1) == (0, self.shape[1]) else None
+
     def restrict(self, slices):
         """The plan of the sub-stack made of ``slices`` (sorted image slice indices), e.g. the slices
         that have ground truth.  Chunks keep their ids and hold their own slices of the sub-stack;
@@ -88,9 +103,9 @@ class Plan:
         Examples
         --------
         >>> p = plan((6, 100, 100), tile_size=64, chunk_megapixels=0.02)
-        >>> sub = p.restrict([1, 3, 4])
+        >>> sub = p.restrict([1, 4, 5])
         >>> sub.shape, [(c.id, c.z0, c.z1) for c in sub.chunks]
-        ((3, 100, 100), [('c0000', 0, 1), ('c0001', 1, 3)])
+        ((3, 100, 100), [('c0000', 0, 1), ('c0002', 1, 3)])
         """
         rank = {z: i for i, z in enumerate(slices)}
         chunks = []
