@@ -87,6 +87,14 @@ def _resolve_sheet(path):
     return bundled if os.path.exists(bundled) else path
 
 
+PREDICTION_COLUMN = re.compile(r"^prediction(?:_([A-Za-z0-9-]+))?$")
+
+
+def external_label(column):
+    """Method name of a prediction column: "external" for `prediction`, <label> for `prediction_<label>`."""
+    return PREDICTION_COLUMN.match(column).group(1) or "external"
+
+
 def load_samples(path):
     """Read and validate the sample sheet; return {sample: row} in sheet order."""
     if not os.path.exists(path):
@@ -113,7 +121,7 @@ def load_samples(path):
         name = row["sample"]
         if name in samples:
             raise WorkflowError(f"{path}, row {line_number}: sample {name!r} appears twice.\nFix: give each row a unique sample name.")
-        for column in ("image", "ground_truth"):
+        for column in ["image", "ground_truth", "roi"] + [c for c in row if PREDICTION_COLUMN.match(c)]:
             file = row.get(column, "")
             if file and not os.path.exists(file) and file not in GENERATED:
                 raise WorkflowError(
@@ -138,6 +146,33 @@ def load_samples(path):
 SAMPLE_SHEET = _resolve_sheet(config["samples"])
 SAMPLES = load_samples(SAMPLE_SHEET)
 
+# Masks from other segmenters (prediction columns), validated like methods under the pseudo
+# preprocessing "given": results/masks/<sample>/given.<label>.ome.tif and so on.
+GIVEN = "given"
+EXTERNAL = {
+    external_label(column): column
+    for row in SAMPLES.values()
+    for column in row
+    if PREDICTION_COLUMN.match(column)
+}
+_clash = sorted(set(EXTERNAL) & set(METHODS))
+if _clash:
+    raise WorkflowError(
+        f"{SAMPLE_SHEET}: prediction column label(s) {', '.join(_clash)} clash with threshold methods.\n"
+        "Fix: rename the column, e.g. prediction_unet."
+    )
+
+
+def predictions_of(sample):
+    """{label: mask file} of the sample's external predictions."""
+    row = SAMPLES[sample]
+    return {label: row[column] for label, column in EXTERNAL.items() if row.get(column)}
+
+
+def segmentations_of(sample):
+    """(prep, method) pairs validated for a sample: every threshold method, then every given mask."""
+    return [(PREP, method) for method in METHODS] + [(GIVEN, label) for label in predictions_of(sample)]
+
 
 def has_truth(sample):
     return bool(SAMPLES[sample].get("ground_truth"))
@@ -149,8 +184,8 @@ def _alternatives(names):
 
 wildcard_constraints:
     sample=_alternatives(SAMPLES),
-    prep=re.escape(PREP),
-    method=_alternatives(METHODS),
+    prep=_alternatives([PREP, GIVEN]),
+    method=_alternatives(METHODS + list(EXTERNAL)),
     chunk=r"c\d+",
     name=_alternatives(PHANTOMS) if PHANTOMS else "(?!)",
 
@@ -163,6 +198,11 @@ def image_of(wildcards):
 def truth_of(wildcards):
     truth = SAMPLES[wildcards.sample].get("ground_truth", "")
     return [truth] if truth else []
+
+
+def roi_of(wildcards):
+    roi = SAMPLES[wildcards.sample].get("roi", "")
+    return [roi] if roi else []
 
 
 _manifests = {}
@@ -214,8 +254,8 @@ def final_outputs():
         targets.append(f"results/plots/{sample}/{PREP}.histogram.png")
         targets.append(f"results/plots/{sample}/{PREP}.methods.png")
         targets.append(f"results/denoised/{sample}/{PREP}.ome.tif")
-        for method in METHODS:
-            stem = f"{sample}/{PREP}.{method}"
+        for prep, method in segmentations_of(sample):
+            stem = f"{sample}/{prep}.{method}"
             targets += [f"results/masks/{stem}.ome.tif", f"results/overlays/{stem}.png"]
             if config["overlay"]["full_resolution_tiles"]:
                 targets.append(f"results/overlays/{stem}.tiles")

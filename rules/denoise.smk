@@ -2,9 +2,12 @@
 
 
 rule denoise:
+    wildcard_constraints:
+        prep=re.escape(PREP),
     input:
         image=image_of,
         plan="results/tiles/{sample}.json",
+        roi=roi_of,
     output:
         denoised="results/chunks/{sample}/{prep}/denoised/{chunk}.tif",
         histogram="results/chunks/{sample}/{prep}/histograms/{chunk}.npz",
@@ -27,6 +30,8 @@ rule denoise:
 
 
 rule stitch_denoised:
+    wildcard_constraints:
+        prep=re.escape(PREP),
     input:
         plan="results/tiles/{sample}.json",
         chunks=per_chunk("results/chunks/{sample}/{prep}/denoised/{chunk}.tif"),

@@ -3,7 +3,11 @@
 
 rule summary:
     input:
-        expand("results/metrics/{sample}/{prep}.{method}.tsv", sample=SAMPLES, prep=PREP, method=METHODS),
+        [
+            f"results/metrics/{sample}/{prep}.{method}.tsv"
+            for sample in SAMPLES
+            for prep, method in segmentations_of(sample)
+        ],
     output:
         report(
             "results/summary.tsv",
@@ -27,6 +31,8 @@ rule summary:
 
 
 rule plot_histogram:
+    wildcard_constraints:
+        prep=re.escape(PREP),
     input:
         histograms=per_chunk("results/chunks/{sample}/{prep}/histograms/{chunk}.npz"),
         thresholds=expand("results/thresholds/{{sample}}/{{prep}}.{method}.json", method=METHODS),
@@ -78,13 +84,20 @@ rule plot_tiles:
 
 
 rule plot_methods:
+    wildcard_constraints:
+        prep=re.escape(PREP),
     input:
         plan="results/tiles/{sample}.json",
         image=image_of,
-        masks=expand("results/masks/{{sample}}/{{prep}}.{method}.ome.tif", method=METHODS),
+        masks=lambda wildcards: [
+            f"results/masks/{wildcards.sample}/{prep}.{method}.ome.tif" for prep, method in segmentations_of(wildcards.sample)
+        ],
         thresholds=expand("results/thresholds/{{sample}}/{{prep}}.{method}.json", method=METHODS),
         metrics=lambda wildcards: (
-            expand("results/metrics/{sample}/{prep}.{method}.tsv", method=METHODS, **wildcards)
+            [
+                f"results/metrics/{wildcards.sample}/{prep}.{method}.tsv"
+                for prep, method in segmentations_of(wildcards.sample)
+            ]
             if has_truth(wildcards.sample)
             else []
         ),
@@ -96,7 +109,7 @@ rule plot_methods:
             labels={"sample": "{sample}", "preprocessing": "{prep}"},
         ),
     params:
-        methods=METHODS,
+        methods=lambda wildcards: [method for _, method in segmentations_of(wildcards.sample)],
         channel=config["channel"],
     log:
         "logs/plot_methods/{sample}/{prep}.log",

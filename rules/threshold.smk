@@ -12,6 +12,9 @@ def threshold_inputs(wildcards):
 
 
 rule threshold:
+    wildcard_constraints:
+        prep=re.escape(PREP),
+        method=_alternatives(METHODS),
     input:
         unpack(threshold_inputs),
     output:
@@ -40,12 +43,16 @@ def same_slice_chunks(wildcards):
 
 
 rule segment:
+    wildcard_constraints:
+        prep=re.escape(PREP),
+        method=_alternatives(METHODS),
     input:
         plan="results/tiles/{sample}.json",
         denoised=lambda wildcards: [
             f"results/chunks/{wildcards.sample}/{wildcards.prep}/denoised/{chunk}.tif" for chunk in same_slice_chunks(wildcards)
         ],
         threshold="results/thresholds/{sample}/{prep}.{method}.json",
+        roi=roi_of,
     output:
         "results/chunks/{sample}/{prep}.{method}/mask/{chunk}.tif",
     params:
@@ -61,6 +68,30 @@ rule segment:
         "../envs/filters.yaml"
     script:
         "../scripts/segment.py"
+
+
+rule import_prediction:
+    wildcard_constraints:
+        prep=GIVEN,
+    input:
+        plan="results/tiles/{sample}.json",
+        prediction=lambda wildcards: predictions_of(wildcards.sample)[wildcards.method],
+        roi=roi_of,
+    output:
+        "results/chunks/{sample}/{prep}.{method}/mask/{chunk}.tif",
+    params:
+        rule=config["prediction"]["foreground"],
+    log:
+        "logs/import_prediction/{sample}/{prep}.{method}/{chunk}.log",
+    benchmark:
+        "benchmarks/import_prediction/{sample}/{prep}.{method}/{chunk}.tsv"
+    threads: 1
+    resources:
+        mem_mb=lambda wildcards, attempt: 512 * attempt,
+    conda:
+        "../envs/imaging.yaml"
+    script:
+        "../scripts/import_prediction.py"
 
 
 rule stitch_mask:

@@ -5,6 +5,8 @@ checkpoint plan:
     input:
         image=image_of,
         truth=truth_of,
+        roi=roi_of,
+        predictions=lambda wildcards: list(predictions_of(wildcards.sample).values()),
     output:
         "results/tiles/{sample}.json",
     params:
@@ -13,6 +15,8 @@ checkpoint plan:
         chunk_megapixels=config["tiling"]["chunk_megapixels"],
         truth_rule=config["ground_truth"]["foreground"],
         truth_slices=lambda wildcards: SAMPLES[wildcards.sample].get("truth_slices", ""),
+        prediction_labels=lambda wildcards: list(predictions_of(wildcards.sample)),
+        prediction_rule=config["prediction"]["foreground"],
     log:
         "logs/plan/{sample}.log",
     benchmark:

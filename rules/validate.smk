@@ -6,6 +6,7 @@ rule confusion:
         plan="results/tiles/{sample}.json",
         mask="results/chunks/{sample}/{prep}.{method}/mask/{chunk}.tif",
         truth=lambda wildcards: SAMPLES[wildcards.sample]["ground_truth"],
+        roi=roi_of,
     output:
         confusion="results/chunks/{sample}/{prep}.{method}/confusion/{chunk}.tif",
         counts="results/chunks/{sample}/{prep}.{method}/counts/{chunk}.tsv",
@@ -49,7 +50,9 @@ rule stitch_confusion:
 
 rule metrics:
     input:
-        threshold="results/thresholds/{sample}/{prep}.{method}.json",
+        threshold=lambda wildcards: (
+            [] if wildcards.prep == GIVEN else ["results/thresholds/{sample}/{prep}.{method}.json"]
+        ),
         counts=lambda wildcards: (
             per_chunk("results/chunks/{sample}/{prep}.{method}/counts/{chunk}.tsv", traced=True)(wildcards)
             if has_truth(wildcards.sample)

@@ -4,8 +4,8 @@
 import json
 
 from segval.io import ImageReader
+from segval.masks import MaskReader
 from segval.stitching import write_tiles
-from segval.masks import binarize
 from segval.metrics import COUNT_NAMES, confusion_counts, confusion_map
 from segval.runner import run_step
 from segval.tables import write_tsv
@@ -20,21 +20,21 @@ def main(smk):
     plan = Plan.from_dict(manifest)
     chunk = plan.chunk(smk.wildcards.chunk)
     _, _, width = plan.shape
-    truth_info = manifest["truth"]
-    truth_channel = 0 if truth_info["channels"] > 1 else None
-    truth_page = {z: page for page, z in enumerate(truth_info["slices"])}  # image slice -> truth slice
-    traced = [z for z in range(chunk.z0, chunk.z1) if z in truth_page]
+    traced = [z for z in range(chunk.z0, chunk.z1) if z in set(manifest["truth"]["slices"])]
     rows = []
-    with ImageReader(smk.input.mask) as masks, ImageReader(smk.input.truth, channel=truth_channel) as truths:
+    roi = MaskReader(smk.input.roi[0]) if smk.input.roi else None  # outside: not compared (code 4)
+    truths = MaskReader(smk.input.truth, smk.params.truth_rule, slices=manifest["truth"]["slices"])
+    with ImageReader(smk.input.mask) as masks, truths:
 
         def code_tiles():
             for tile in plan.tiles(chunk):
-                if tile.z not in truth_page:  # untraced slices are segmented, not compared
+                if not truths.covers(tile.z):  # untraced slices are segmented, not compared
                     continue
                 predicted = masks.read(tile.z - chunk.z0, tile.y0 - chunk.y0, tile.y1 - chunk.y0, tile.x0, tile.x1) != 0
-                truth = binarize(truths.read(truth_page[tile.z], tile.y0, tile.y1, tile.x0, tile.x1), smk.params.truth_rule)
-                rows.append({**tile.__dict__, **confusion_counts(truth, predicted)})
-                yield confusion_map(truth, predicted)
+                truth = truths.read(tile.z, tile.y0, tile.y1, tile.x0, tile.x1)
+                inside = roi.read(tile.z, tile.y0, tile.y1, tile.x0, tile.x1) if roi else None
+                rows.append({**tile.__dict__, **confusion_counts(truth, predicted, inside)})
+                yield confusion_map(truth, predicted, inside)
 
         # One page per traced slice of the chunk: the confusion stack holds the traced slices only.
         shape = (len(traced), chunk.y1 - chunk.y0, width)

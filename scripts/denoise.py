@@ -4,6 +4,7 @@ from segval.denoise import apply_chain, chain_halo, invert
 from segval.histograms import SliceAccumulator
 from segval.files import atomic_output
 from segval.io import ImageReader
+from segval.masks import MaskReader
 from segval.stitching import write_tiles
 from segval.runner import run_step
 from segval.tiling import Plan, read_padded
@@ -15,6 +16,7 @@ def main(smk):
     chain = [tuple(step) for step in smk.params.chain]
     halo = chain_halo(chain)
     _, height, width = plan.shape
+    roi = MaskReader(smk.input.roi[0]) if smk.input.roi else None  # thresholds see the ROI only
     with ImageReader(smk.input.image, channel=smk.params.channel) as reader:
         dtype = reader.dtype
         stats = SliceAccumulator(dtype, chunk.z1 - chunk.z0, per_tile=smk.params.per_tile_histograms)
@@ -25,7 +27,8 @@ def main(smk):
                 if smk.params.invert:
                     padded = invert(padded, dtype)
                 core = apply_chain(padded, chain, (tile.y0, tile.y1, tile.x0, tile.x1), (height, width))
-                stats.add(tile.z - chunk.z0, core, tile.row, tile.col)
+                inside = roi.read(tile.z, tile.y0, tile.y1, tile.x0, tile.x1) if roi else None
+                stats.add(tile.z - chunk.z0, core, tile.row, tile.col, mask=inside)
                 yield core
 
         # Stored raw: dense intermediate data barely compresses and is read back at disk speed.

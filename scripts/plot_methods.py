@@ -29,10 +29,14 @@ def preview(reader, z, factor, band_rows, reduce):
 
 
 def title(method, threshold_path, metrics_path, stack):
-    with open(threshold_path) as handle:
-        result = json.load(handle)
+    result = {"scope": "given", "thresholds": []}
+    if threshold_path:
+        with open(threshold_path) as handle:
+            result = json.load(handle)
     found = [t["threshold"] for t in result["thresholds"]]
-    if result["scope"] == "local":
+    if result["scope"] == "given":
+        text = f"{method} (given mask)"
+    elif result["scope"] == "local":
         text = f"{method} (local)"
     elif any(t is None for t in found):
         text = f"{method}: no threshold found"
@@ -60,7 +64,8 @@ def main(smk):
     low, high = (None, None) if gray.dtype == np.uint8 else np.percentile(gray, [0.5, 99.5])
     panels = [("image" + (f", slice {z}" if slices > 1 else ""), to_uint8(gray, low, high))]
     metrics = list(smk.input.metrics) or [None] * len(smk.input.masks)
-    for method, mask_path, threshold_path, metrics_path in zip(smk.params.methods, smk.input.masks, smk.input.thresholds, metrics):
+    thresholds = list(smk.input.thresholds) + [None] * (len(smk.input.masks) - len(smk.input.thresholds))
+    for method, mask_path, threshold_path, metrics_path in zip(smk.params.methods, smk.input.masks, thresholds, metrics):
         with ImageReader(mask_path) as reader:
             panels.append((title(method, threshold_path, metrics_path, slices > 1), preview(reader, z, factor, plan.tile_size, block_max)))
     columns = min(4, len(panels))

@@ -6,7 +6,7 @@ import json
 import numpy as np
 
 from segval.local_thresholds import local_halo, local_mask
-from segval.masks import ThresholdTable, apply_threshold
+from segval.masks import MaskReader, ThresholdTable, apply_threshold
 from segval.runner import run_step
 from segval.stitching import ChunkSet, write_tiles
 from segval.tiling import Plan, read_padded
@@ -26,6 +26,7 @@ def main(smk):
     else:
         table = ThresholdTable(result)
 
+    roi = MaskReader(smk.input.roi[0]) if smk.input.roi else None  # background outside the ROI
     with ChunkSet(list(smk.input.denoised), neighbours) as denoised:
 
         def mask_tiles():
@@ -36,6 +37,8 @@ def main(smk):
                 else:
                     values = denoised.read(tile.z, tile.y0, tile.y1, tile.x0, tile.x1)
                     mask = apply_threshold(values, table.threshold(tile.z, tile.row, tile.col))
+                if roi:
+                    mask &= roi.read(tile.z, tile.y0, tile.y1, tile.x0, tile.x1)
                 yield mask.view(np.uint8) * np.uint8(255)
 
         shape = (chunk.z1 - chunk.z0, chunk.y1 - chunk.y0, width)

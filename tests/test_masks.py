@@ -29,7 +29,7 @@ def test_binarize_rules(dtype):
     np.testing.assert_array_equal(binarize(array), array.astype(np.float64) != 0)
     np.testing.assert_array_equal(binarize(array, "nonzero"), array.astype(np.float64) != 0)
     np.testing.assert_array_equal(binarize(array, "labels"), array.astype(np.float64) != 0)
-    np.testing.assert_array_equal(binarize(array, "zero"), array.astype(np.float64) == 0)
+    np.testing.assert_array_equal(binarize(array, "invert"), array.astype(np.float64) == 0)
     if np.dtype(dtype).kind in "ui":
         value = int(array.flat[np.flatnonzero(array)[0]])
         for rule in (
@@ -46,7 +46,7 @@ def test_binarize_rules(dtype):
 def test_binarize_on_0_255_masks_and_inverted_polarity():
     truth = np.array([[0, 255], [255, 0]], np.uint8)
     assert binarize(truth).tolist() == [[False, True], [True, False]]
-    assert binarize(truth, "zero").tolist() == [[True, False], [False, True]]
+    assert binarize(truth, "invert").tolist() == [[True, False], [False, True]]
     assert binarize(truth, 255).tolist() == [[False, True], [True, False]]
     assert binarize(truth, 1).tolist() == [[False, False], [False, False]]
     assert binarize([[0, 1]]).tolist() == [[False, True]]  # array-likes are accepted
@@ -113,7 +113,7 @@ def test_check_binary_accepts_masks():
         [3, 7],
         np.array([0, 255, 255, 0], np.uint8),
     ):
-        for rule in ("nonzero", "zero"):
+        for rule in ("nonzero", "invert"):
             check_binary(values, rule, "truth.png")  # no error
 
 
@@ -132,10 +132,10 @@ def test_check_binary_names_the_file_and_the_values():
 def test_check_binary_truncates_long_value_lists():
     values = distinct_values(np.arange(100, dtype=np.uint8))
     with pytest.raises(SegvalError) as error:
-        check_binary(values, "zero", "gray.tif")
+        check_binary(values, "invert", "gray.tif")
     message = str(error.value)
     assert "0, 1, 2, 3, 4, 5, 6, 7 ..." in message
-    assert ", 8" not in message and "'zero'" in message and "gray.tif" in message
+    assert ", 8" not in message and "'invert'" in message and "gray.tif" in message
 
 
 @pytest.mark.parametrize("rule", ["labels", 3, np.int64(3), np.uint16(200)])

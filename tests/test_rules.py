@@ -18,6 +18,7 @@ DISTRIBUTIONS = {
     "yaml": "PyYAML",
     "skimage": "scikit-image",
     "sklearn": "scikit-learn",
+    "PIL": "pillow",
 }
 # What a distribution needs at run time without being imported by segval's code.
 RUNTIME_PLUGINS = {"tifffile": {"imagecodecs"}}  # tifffile's codecs (zstd, Deflate) live in imagecodecs

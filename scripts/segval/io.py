@@ -37,7 +37,9 @@ SUPPORTED_SUFFIXES = TIFF_SUFFIXES + RASTER_SUFFIXES
 SUPPORTED_DTYPES = ("bool", "uint8", "uint16", "int8", "int16", "float32", "float64")
 
 _PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
-_PNG_CHANNELS = {0: 1, 2: 3, 3: 3, 4: 2, 6: 4}  # colour type -> channels (gray+alpha: 0 gray, 1 alpha)
+# PNG colour type -> channels: palette images (3) are read as their palette indices, gray + alpha
+# (4) as 0 gray, 1 alpha.
+_PNG_CHANNELS = {0: 1, 2: 3, 3: 1, 4: 2, 6: 4}
 _SEGMENT_CACHE_BYTES = 256 * 2**20
 
 
@@ -188,7 +190,34 @@ def _png_info(path):
     return ImageInfo(path, (1, height, width), dtype, _PNG_CHANNELS[colour_type], "raster")
 
 
+def _is_palette(path):
+    suffix = _suffix(path)
+    if suffix == ".gif":
+        return True
+    if suffix == ".png":
+        with open(path, "rb") as handle:
+            head = handle.read(26)
+        return len(head) == 26 and head[25] == 3
+    return False
+
+
+def _decode_palette(path):
+    """Palette images (GIF, palette PNG) as their palette indices: masks drawn with a palette keep
+    their labels (0/1, or one index per class) whatever colours the palette gives them."""
+    from PIL import Image
+
+    try:
+        with Image.open(path) as image:
+            if image.mode not in ("P", "L", "1"):
+                return np.asarray(image.convert("RGB"))
+            return np.asarray(image if image.mode != "1" else image.convert("L"))
+    except OSError as error:
+        raise SegvalError(f"cannot decode the image ({error})", path, "re-export it") from None
+
+
 def _decode_raster(path):
+    if _is_palette(path):
+        return _decode_palette(path)
     array = cv2.imread(str(path), cv2.IMREAD_UNCHANGED)
     if array is None:
         raise SegvalError("cannot decode the image (corrupt or unsupported)", path, "re-export it")

@@ -7,7 +7,7 @@ Experts' masks come as 0/255 or 0/1 images, label images, or with inverted polar
 A *foreground rule* says which pixels are foreground:
 
 - ``"nonzero"`` (default): any non-zero value; the mask must hold at most two values;
-- ``"zero"``: inverted polarity, 0 is foreground; at most two values;
+- ``"invert"``: inverted polarity, 0 is foreground; at most two values;
 - ``"labels"``: any non-zero label of a label image (any number of values);
 - an integer ``N``: pixels equal to ``N`` (any number of values, e.g. one class of a multi-class
   annotation).
@@ -20,7 +20,7 @@ import numpy as np
 
 from segval.errors import SegvalError
 
-RULES = ("nonzero", "zero", "labels")
+RULES = ("nonzero", "invert", "labels")
 _MAX_VALUES_SHOWN = 8
 
 
@@ -29,7 +29,7 @@ def binarize(array, rule="nonzero"):
     array = np.asarray(array)
     if rule == "nonzero" or rule == "labels":
         return array != 0
-    if rule == "zero":
+    if rule == "invert":
         return array == 0
     if isinstance(rule, (int, np.integer)) and not isinstance(rule, bool):
         return array == rule
@@ -57,8 +57,8 @@ def distinct_values(array, limit=_MAX_VALUES_SHOWN + 1):
     return np.unique(array)[:limit]
 
 
-def check_binary(values, rule, path):
-    """Raise a :class:`SegvalError` if a ground truth with these distinct ``values`` is not a mask.
+def check_binary(values, rule, path, what="ground truth"):
+    """Raise a :class:`SegvalError` if a mask with these distinct ``values`` is not binary.
 
     Parameters
     ----------
@@ -67,7 +67,9 @@ def check_binary(values, rule, path):
     rule : str or int
         The foreground rule.
     path : str
-        The ground-truth file, for the message.
+        The mask file, for the message.
+    what : str
+        What the mask is ("ground truth", "ROI", ...), for the message.
     """
     values = np.unique(np.asarray(values))
     if rule in ("labels",) or (isinstance(rule, (int, np.integer)) and not isinstance(rule, bool)):
@@ -76,7 +78,7 @@ def check_binary(values, rule, path):
         shown = ", ".join(str(v) for v in values[:_MAX_VALUES_SHOWN])
         more = " ..." if len(values) > _MAX_VALUES_SHOWN else ""
         raise SegvalError(
-            f"ground truth is not binary under foreground rule {rule!r}: it holds values {shown}{more}",
+            f"{what} is not binary under foreground rule {rule!r}: it holds values {shown}{more}",
             path,
             "give a mask with two values (e.g. 0/255), or set ground_truth.foreground in the config to "
             "'labels' for a label image or to the foreground value N of a multi-class mask",
@@ -131,3 +133,49 @@ class ThresholdTable:
 
     def threshold(self, z, row=None, col=None):
         return self.entry(z, row, col)["threshold"]
+
+
+class MaskReader:
+    """A binary mask file (ground truth, ROI, prediction) read tile by tile under a foreground rule.
+
+    Parameters
+    ----------
+    path : str or Path
+        The mask: any format :class:`segval.io.ImageReader` reads; colour masks use channel 0.
+    rule : str or int
+        Foreground rule (see :func:`binarize`).
+    slices : list of int, optional
+        The image slice each of the mask's slices belongs to (e.g. ground truth traced on a few
+        slices).  Default: slice ``i`` of the mask is image slice ``i``, and a single-slice mask
+        applies to every slice (e.g. one field-of-view ROI for a whole stack).
+    """
+
+    def __init__(self, path, rule="nonzero", slices=None):
+        from segval.io import ImageReader, read_info
+
+        info = read_info(path)
+        self._reader = ImageReader(path, channel=0 if info.channels > 1 else None)
+        self.rule = rule
+        self.slices = info.shape[0]
+        self._page = None if slices is None else {z: page for page, z in enumerate(slices)}
+
+    def covers(self, z):
+        """Whether the mask has a slice for image slice ``z``."""
+        return z in self._page if self._page is not None else (self.slices == 1 or z < self.slices)
+
+    def read(self, z, y0, y1, x0, x1):
+        """Foreground of image slice ``z`` in ``[y0:y1, x0:x1]`` (bool)."""
+        if self._page is not None:
+            page = self._page[z]
+        else:
+            page = 0 if self.slices == 1 else z
+        return binarize(self._reader.read(page, y0, y1, x0, x1), self.rule)
+
+    def close(self):
+        self._reader.close()
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        self.close()

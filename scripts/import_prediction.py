@@ -1,0 +1,30 @@
+"""Take one chunk of a mask made by another segmenter (a prediction column of the sheet), so that it
+is validated exactly like a threshold method's mask."""
+
+import numpy as np
+
+from segval.masks import MaskReader
+from segval.runner import run_step
+from segval.stitching import write_tiles
+from segval.tiling import Plan
+
+
+def main(smk):
+    plan = Plan.load(smk.input.plan)
+    chunk = plan.chunk(smk.wildcards.chunk)
+    _, _, width = plan.shape
+    roi = MaskReader(smk.input.roi[0]) if smk.input.roi else None
+    with MaskReader(smk.input.prediction, smk.params.rule) as prediction:
+
+        def mask_tiles():
+            for tile in plan.tiles(chunk):
+                mask = prediction.read(tile.z, tile.y0, tile.y1, tile.x0, tile.x1)
+                if roi:  # as for threshold masks: background outside the ROI
+                    mask &= roi.read(tile.z, tile.y0, tile.y1, tile.x0, tile.x1)
+                yield mask.view(np.uint8) * np.uint8(255)
+
+        shape = (chunk.z1 - chunk.z0, chunk.y1 - chunk.y0, width)
+        write_tiles(smk.output[0], mask_tiles(), shape, np.uint8, plan.tile_size, pyramid=plan.pyramid(chunk, "max"))
+
+
+run_step(main, snakemake)  # noqa: F821 - provided by Snakemake
