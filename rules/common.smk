@@ -15,7 +15,7 @@ from snakemake.utils import validate
 SCRIPTS = os.path.join(workflow.basedir, "scripts")
 sys.path.insert(0, SCRIPTS)  # the segval library, for names shared with the steps
 
-from segval.denoise import describe_chain  # noqa: E402
+from segval.denoise import check_chain, describe_chain  # noqa: E402
 from segval.thresholds import method_file_id, parse_method  # noqa: E402
 from segval.tiling import Plan, parse_slices  # noqa: E402
 
@@ -63,8 +63,25 @@ def _check_methods(methods):
 _check_methods(config["methods"])
 
 # --- preprocessing ---------------------------------------------------------------------------
-MEDIAN_SIZE = config["median_size"]
-CHAIN = [("median", MEDIAN_SIZE)] if MEDIAN_SIZE > 1 else []
+def preprocessing_chain():
+    """The ordered preprocessing steps: `preprocess` when given, else the `median_size` median."""
+    if config["preprocess"] is None:
+        size = config["median_size"]
+        return [("median", size)] if size > 1 else []
+    if config["median_size"] != 3:
+        raise WorkflowError(
+            "config: both `preprocess` and `median_size` are set.\n"
+            "Fix: put the median in the preprocess list (e.g. - median: 5) and remove median_size."
+        )
+    chain = [next(iter(step.items())) for step in config["preprocess"]]
+    try:
+        check_chain(chain)
+    except ValueError as error:
+        raise WorkflowError(f"config: preprocess: {error}\nFix: correct the preprocess list.") from None
+    return chain
+
+
+CHAIN = preprocessing_chain()
 PREP = describe_chain(CHAIN)  # e.g. "median3": names the preprocessing in output paths
 METHODS = [method_file_id(spec) for spec in config["methods"]]
 METHOD_SPECS = dict(zip(METHODS, config["methods"]))

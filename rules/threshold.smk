@@ -22,6 +22,7 @@ rule threshold:
     params:
         method=lambda wildcards: METHOD_SPECS[wildcards.method],
         scope=config["threshold_scope"],
+        equalize=config["equalize"],
     log:
         "logs/threshold/{sample}/{prep}.{method}.log",
     benchmark:
@@ -57,6 +58,8 @@ rule segment:
         "results/chunks/{sample}/{prep}.{method}/mask/{chunk}.tif",
     params:
         denoised_chunks=same_slice_chunks,
+        min_object_size=config["postprocess"]["min_object_size"],
+        max_hole_size=config["postprocess"]["max_hole_size"],
     log:
         "logs/segment/{sample}/{prep}.{method}/{chunk}.log",
     benchmark:

@@ -13,6 +13,8 @@ checkpoint plan:
         channel=config["channel"],
         tile_size=config["tiling"]["tile_size"],
         chunk_megapixels=config["tiling"]["chunk_megapixels"],
+        # mask clean-up needs whole slices in a job
+        whole_slices=bool(config["postprocess"]["min_object_size"] or config["postprocess"]["max_hole_size"]),
         truth_rule=config["ground_truth"]["foreground"],
         truth_slices=lambda wildcards: SAMPLES[wildcards.sample].get("truth_slices", ""),
         prediction_labels=lambda wildcards: list(predictions_of(wildcards.sample)),

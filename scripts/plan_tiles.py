@@ -76,7 +76,8 @@ def main(smk):
     for label, path in zip(smk.params.prediction_labels, smk.input.predictions):
         info, _ = check_mask(path, image, smk.params.prediction_rule, band, f"prediction {label!r}")
         manifest["predictions"][label] = info.to_dict()
-    manifest.update(plan(image.shape, smk.params.tile_size, smk.params.chunk_megapixels).to_dict())
+    cuts = plan(image.shape, smk.params.tile_size, smk.params.chunk_megapixels, smk.params.whole_slices)
+    manifest.update(cuts.to_dict())
     with atomic_output(smk.output[0]) as tmp:
         tmp.write_text(json.dumps(manifest, indent=1) + "\n")
 

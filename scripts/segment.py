@@ -1,5 +1,6 @@
 """Segment one denoised chunk: mask = value > threshold (0/255), with the method's global threshold,
-or a local threshold computed on tiles with halos (read across chunk borders where needed)."""
+or a local threshold computed on tiles with halos (read across chunk borders where needed); then,
+if configured, remove small objects and fill small holes on each whole slice."""
 
 import json
 
@@ -7,6 +8,7 @@ import numpy as np
 
 from segval.local_thresholds import local_halo, local_mask
 from segval.masks import MaskReader, ThresholdTable, apply_threshold
+from segval.postprocess import fill_small_holes, remove_small_objects
 from segval.runner import run_step
 from segval.stitching import ChunkSet, write_tiles
 from segval.tiling import Plan, read_padded
@@ -17,7 +19,7 @@ def main(smk):
     chunk = plan.chunk(smk.wildcards.chunk)
     with open(smk.input.threshold) as handle:
         result = json.load(handle)
-    _, _, width = plan.shape
+    _, height, width = plan.shape
     neighbours = plan.subset(smk.params.denoised_chunks)  # the chunks holding this chunk's slices
     local = result.get("local")
     if local:
@@ -25,24 +27,41 @@ def main(smk):
         halo = local_halo(name, params)
     else:
         table = ThresholdTable(result)
-
+    min_object, max_hole = smk.params.min_object_size, smk.params.max_hole_size
     roi = MaskReader(smk.input.roi[0]) if smk.input.roi else None  # background outside the ROI
+
     with ChunkSet(list(smk.input.denoised), neighbours) as denoised:
 
-        def mask_tiles():
-            for tile in plan.tiles(chunk):
-                if local:
-                    padded = read_padded(denoised.read, plan.shape, tile.z, tile.y0, tile.y1, tile.x0, tile.x1, halo)
-                    mask = local_mask(padded, name, params)
-                else:
-                    values = denoised.read(tile.z, tile.y0, tile.y1, tile.x0, tile.x1)
-                    mask = apply_threshold(values, table.threshold(tile.z, tile.row, tile.col))
-                if roi:
-                    mask &= roi.read(tile.z, tile.y0, tile.y1, tile.x0, tile.x1)
-                yield mask.view(np.uint8) * np.uint8(255)
+        def tile_mask(tile):
+            if local:
+                padded = read_padded(denoised.read, plan.shape, tile.z, tile.y0, tile.y1, tile.x0, tile.x1, halo)
+                mask = local_mask(padded, name, params)
+            else:
+                values = denoised.read(tile.z, tile.y0, tile.y1, tile.x0, tile.x1)
+                mask = apply_threshold(values, table.threshold(tile.z, tile.row, tile.col))
+            if roi:
+                mask &= roi.read(tile.z, tile.y0, tile.y1, tile.x0, tile.x1)
+            return mask
 
+        def cleaned_tiles():
+            """Clean-up is not local: each whole slice's mask is built, cleaned, then cut again."""
+            tiles = list(plan.tiles(chunk))
+            for z in range(chunk.z0, chunk.z1):
+                on_slice = [tile for tile in tiles if tile.z == z]
+                mask = np.zeros((height, width), bool)
+                for tile in on_slice:
+                    mask[tile.y0 : tile.y1, tile.x0 : tile.x1] = tile_mask(tile)
+                if min_object:
+                    mask = remove_small_objects(mask, min_object)
+                if max_hole:
+                    mask = fill_small_holes(mask, max_hole)
+                for tile in on_slice:
+                    yield mask[tile.y0 : tile.y1, tile.x0 : tile.x1]
+
+        masks = cleaned_tiles() if (min_object or max_hole) else (tile_mask(tile) for tile in plan.tiles(chunk))
         shape = (chunk.z1 - chunk.z0, chunk.y1 - chunk.y0, width)
-        write_tiles(smk.output[0], mask_tiles(), shape, np.uint8, plan.tile_size, pyramid=plan.pyramid(chunk, "max"))
+        tiles = (np.ascontiguousarray(mask).view(np.uint8) * np.uint8(255) for mask in masks)
+        write_tiles(smk.output[0], tiles, shape, np.uint8, plan.tile_size, pyramid=plan.pyramid(chunk, "max"))
 
 
 run_step(main, snakemake)  # noqa: F821 - provided by Snakemake

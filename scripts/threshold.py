@@ -10,7 +10,7 @@ from segval.histograms import FLOAT_BINS, float_edges, float_histogram
 from segval.files import atomic_output
 from segval.stitching import ChunkSet
 from segval.runner import run_step
-from segval.thresholds import is_local, parse_method, threshold_from_histogram
+from segval.thresholds import is_local, parse_method, threshold_equalized, threshold_from_histogram
 from segval.tiling import Plan
 
 log = logging.getLogger("segval")
@@ -67,6 +67,12 @@ def main(smk):
     plan = Plan.load(smk.input.plan) if smk.input.get("plan") else None
     entries, float_histogram_used = [], None
     is_float = hist["counts"].shape[1] == 0
+    if smk.params.equalize and hist["dtype"] not in ("uint8", "uint16"):
+        raise SegvalError(
+            f"histogram equalisation needs an 8- or 16-bit image, this one is {hist['dtype']}",
+            smk.input.histograms[0],
+            "set equalize: false, or convert the images",
+        )
     if is_float and scope == "tile":
         raise SegvalError(
             "per-tile thresholds are not available for float images",
@@ -80,9 +86,12 @@ def main(smk):
             float_histogram_used = float_histogram_used or {"counts": counts.tolist(), "edges": edges.tolist()}
         entry = dict(key, status="ok", message="")
         try:
-            entry["threshold"] = threshold_from_histogram(
-                counts, method, edges, offset=hist["offset"], total=None if total is None else total.item()
-            )
+            if smk.params.equalize:
+                entry["threshold"] = threshold_equalized(counts, method, hist["dtype"], offset=hist["offset"])
+            else:
+                entry["threshold"] = threshold_from_histogram(
+                    counts, method, edges, offset=hist["offset"], total=None if total is None else total.item()
+                )
         except ThresholdNotFound as error:
             # Read from the config, not params: adding a method must not rerun the others' thresholds.
             if len(smk.config["methods"]) == 1:

@@ -1,7 +1,9 @@
 """Cleaning before thresholding: inversion and neighbourhood filters, tile-exact.
 
 A preprocessing *chain* is an ordered list of steps, e.g. ``[("median", 3)]`` (the article's 3 x 3
-median).  :func:`apply_chain` runs a chain on a tile read with a halo of :func:`chain_halo` pixels and
+median), or ``[("bgmedian", 51), ("median", 3)]`` (subtract a 51 x 51 median background first);
+the artifact corrections (Gaussian, background subtraction, CLAHE) come from
+:mod:`segval.corrections`.  :func:`apply_chain` runs a chain on a tile read with a halo of :func:`chain_halo` pixels and
 returns the tile's core, equal pixel for pixel to running the chain on the whole image with
 ``scipy.ndimage``'s ``mode="reflect"`` borders: after each step the pixels that lie beyond the image
 border are mirrored again from the step's output, exactly as a whole-image run would pad the
@@ -16,9 +18,12 @@ import numpy as np
 
 from segval.tiling import _pad_symmetric
 
+from segval import corrections
+
 #: Steps a chain may contain, with the parameter each takes.
 STEPS = {
     "median": "odd window size in pixels (1 = off)",
+    **corrections.STEP_HELP,
 }
 
 
@@ -59,7 +64,11 @@ def _opencv_median_supports(tile, size):
     return tile.dtype in (np.uint16, np.float32) and size <= 5 and min(tile.shape) >= size
 
 
-_FILTERS = {"median": (median, lambda size: max(0, (int(size) - 1) // 2))}
+_FILTERS = {
+    "median": (median, lambda size: max(0, (int(size) - 1) // 2)),
+    **corrections.CHAIN_STEPS,
+    **corrections.GEOMETRY_STEPS,
+}
 
 
 def step_radius(name, value):
@@ -70,6 +79,19 @@ def step_radius(name, value):
 def chain_halo(chain):
     """Total halo a chain needs: the sum of its steps' radii."""
     return sum(step_radius(name, value) for name, value in chain)
+
+
+def check_chain(chain):
+    """Raise ValueError for an unknown step or an invalid value (e.g. an even median window)."""
+    for name, value in chain:
+        if name not in _FILTERS:
+            raise ValueError(f"unknown step {name!r}; steps: {', '.join(_FILTERS)}")
+        if value < 0:
+            raise ValueError(f"{name}: the value must be >= 0, got {value}")
+        if name in ("median", "bgmedian", "tophat", "rollingball") and (value != int(value) or (value > 1 and int(value) % 2 == 0)):
+            raise ValueError(f"{name}: the window must be an odd whole number of pixels, got {value}")
+        if name == "clahe" and value <= 0:
+            raise ValueError(f"clahe: the clip limit must be > 0, got {value}")
 
 
 def describe_chain(chain):
@@ -106,7 +128,12 @@ def apply_chain(padded, chain, bounds, image_size):
         radius = step_radius(name, value)
         if radius == 0:
             continue
-        out = _FILTERS[name][0](out, value)[radius:-radius, radius:-radius]
+        function = _FILTERS[name][0]
+        if name in corrections.GEOMETRY_STEPS:  # e.g. CLAHE: its regions are aligned to the image
+            out = function(out, value, (y0 - halo, x0 - halo), (height, width))
+        else:
+            out = function(out, value)
+        out = out[radius:-radius, radius:-radius]
         halo -= radius
         if halo:
             out = _remirror(out, (y0 - halo, y1 + halo, x0 - halo, x1 + halo), (height, width))

@@ -348,3 +348,29 @@ _SKIMAGE = {
     "minimum": _minimum,
 }
 
+
+
+def threshold_equalized(counts, method, dtype, *, offset=0):
+    """Threshold of the histogram-equalised image, expressed as an intensity of the original image.
+
+    The image is equalised with :func:`segval.corrections.equalization_lut` (from ``counts``, the
+    full-resolution histogram of the scope), the method thresholds the equalised histogram at
+    ``t_eq``, and since the mapping never decreases, ``lut[v] > t_eq`` exactly when ``v`` exceeds
+    the returned value: the largest intensity that equalises to at most ``t_eq``.  So masks need no
+    equalised copy of the image, and tiles still stitch exactly.
+
+    Examples
+    --------
+    >>> counts = np.bincount([0, 0, 10, 10, 10, 200, 250], minlength=256)
+    >>> threshold_equalized(counts, "otsu", np.uint8)
+    10.0
+    """
+    from segval.corrections import equalization_lut
+
+    counts = np.asarray(counts)
+    lut = equalization_lut(counts, dtype).astype(np.int64)
+    equalized = np.bincount(lut - offset, weights=counts, minlength=counts.size).astype(np.int64)
+    cut = threshold_from_histogram(equalized, method, offset=offset)
+    values = np.arange(counts.size) + offset
+    below = values[lut <= cut]
+    return float(below[-1]) if below.size else float(values[0] - 1)

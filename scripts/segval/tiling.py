@@ -147,7 +147,7 @@ class Plan:
         return cls(tuple(data["shape"]), int(data["tile_size"]), chunks)
 
 
-def plan(shape, tile_size, chunk_megapixels):
+def plan(shape, tile_size, chunk_megapixels, whole_slices=False):
     """Cut an image of ``shape`` ``(slices, height, width)`` into chunks of about ``chunk_megapixels``.
 
     Whole slices are grouped while they fit the budget (at least one slice per chunk); a slice larger
@@ -161,6 +161,8 @@ def plan(shape, tile_size, chunk_megapixels):
         Edge of the square tiles, in pixels.
     chunk_megapixels : float
         Target pixels per chunk (job), in millions.
+    whole_slices : bool
+        Never cut a slice into bands, whatever its size (for steps that need whole slices).
 
     Returns
     -------
@@ -180,7 +182,7 @@ def plan(shape, tile_size, chunk_megapixels):
         raise ValueError(f"empty image shape {shape}")
     budget = max(1, int(chunk_megapixels * 1e6))
     chunks = []
-    if height * width <= budget:
+    if height * width <= budget or whole_slices:
         per_chunk = max(1, budget // (height * width))
         for z0 in range(0, slices, per_chunk):
             chunks.append(Chunk(len(chunks), z0, min(z0 + per_chunk, slices), 0, height))

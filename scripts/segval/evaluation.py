@@ -1,0 +1,182 @@
+"""Dataset-level evaluation: pooled and per-image statistics, bootstrap intervals, and choosing a
+method honestly.
+
+Two ways to summarise a method over a dataset, and both are reported side by side:
+
+- **pooled**: the score of the confusion counts summed over all images (each *pixel* weighs the
+  same; this is the score of the dataset seen as one big image);
+- **per image**: the mean (± sd) and median of the images' own scores (each *image* weighs the
+  same).
+
+Undefined per-image scores (see :mod:`segval.metrics`) are either replaced by the edge-case policy
+(``article``, ``sklearn``) or left NaN (``nan``) and then excluded from the mean; every summary
+says how many images it replaced or excluded.
+
+Choosing the best method on the same images that then score it is optimistic.  :func:`select`
+ranks the methods and also estimates how good the *choice* is on images it did not see: on the
+sheet's ``test`` images when a train/test split is given, else by leave-one-image-out.
+
+Bootstrap intervals resample images with replacement (percentile intervals, seeded so that reruns
+give identical numbers).
+"""
+
+import math
+
+import numpy as np
+
+from segval.metrics import COUNT_NAMES, add_counts, scores
+
+#: Count-based scores summarised over images.
+SUMMARISED = ("f1", "mcc", "jaccard", "accuracy", "balanced_accuracy", "precision", "recall", "specificity", "kappa")
+
+
+def _score(counts, metric, policy):
+    return scores(counts, policy)[metric]
+
+
+def bootstrap_interval(values_of_resample, n_images, resamples=2000, seed=0, level=0.95):
+    """Percentile interval of a statistic over bootstrap resamples of the images.
+
+    Parameters
+    ----------
+    values_of_resample : callable
+        ``f(indices) -> float``: the statistic of the images at ``indices`` (with repeats).
+    n_images : int
+    resamples, seed, level
+        Number of resamples, random seed, coverage.
+
+    Returns
+    -------
+    tuple of float
+        ``(low, high)``; NaN for fewer than two images.
+    """
+    if n_images < 2:
+        return math.nan, math.nan
+    rng = np.random.default_rng(seed)
+    draws = rng.integers(0, n_images, size=(resamples, n_images))
+    values = np.array([values_of_resample(indices) for indices in draws], dtype=float)
+    values = values[np.isfinite(values)]
+    if values.size == 0:
+        return math.nan, math.nan
+    tail = (1 - level) / 2 * 100
+    low, high = np.percentile(values, [tail, 100 - tail])
+    return float(low), float(high)
+
+
+def summarise(images, metric, policy="article", resamples=2000, seed=0):
+    """Pooled and per-image summary of one method over a dataset for one score.
+
+    Parameters
+    ----------
+    images : list of dict
+        One row per image with ground truth: ``tp fp fn tn`` (and ``edge_case``).
+    metric : str
+        A count-based score name (see :data:`SUMMARISED`).
+    policy : {"article", "sklearn", "nan"}
+        Edge-case policy of the per-image scores.
+
+    Returns
+    -------
+    dict
+        ``pooled``, ``pooled_low``, ``pooled_high`` (bootstrap interval of the pooled score),
+        ``mean``, ``sd``, ``median``, ``mean_low``, ``mean_high``, ``images``, ``excluded`` (NaN
+        scores left out of mean/sd/median), ``replaced`` (edge-case images whose score the policy
+        set).
+
+    Examples
+    --------
+    >>> rows = [{"tp": 9, "fp": 1, "fn": 0, "tn": 90}, {"tp": 0, "fp": 0, "fn": 0, "tn": 100}]
+    >>> s = summarise(rows, "f1", policy="nan")
+    >>> s["pooled"], s["mean"], s["excluded"]
+    (0.9473684210526315, 0.9473684210526315, 1)
+    """
+    counts = [{name: int(row[name]) for name in COUNT_NAMES} for row in images]
+    per_image = np.array([_score(c, metric, policy) for c in counts], dtype=float)
+    cases = [scores(c, policy)["edge_case"] for c in counts]
+    defined = per_image[np.isfinite(per_image)]
+    out = {
+        "images": len(images),
+        "pooled": _score(add_counts(*counts), metric, policy) if counts else math.nan,
+        "mean": float(defined.mean()) if defined.size else math.nan,
+        "sd": float(defined.std(ddof=1)) if defined.size > 1 else math.nan,
+        "median": float(np.median(defined)) if defined.size else math.nan,
+        "excluded": int(per_image.size - defined.size),
+        "replaced": sum(1 for case, value in zip(cases, per_image) if case != "none" and np.isfinite(value)),
+    }
+    out["pooled_low"], out["pooled_high"] = bootstrap_interval(
+        lambda idx: _score(add_counts(*(counts[i] for i in idx)), metric, policy), len(counts), resamples, seed
+    )
+
+    def resampled_mean(idx):
+        values = per_image[idx]
+        values = values[np.isfinite(values)]
+        return values.mean() if values.size else math.nan
+
+    out["mean_low"], out["mean_high"] = bootstrap_interval(resampled_mean, len(counts), resamples, seed)
+    return out
+
+
+def _pooled(table, method, images, metric, policy):
+    return _score(add_counts(*(table[method][image] for image in images)), metric, policy)
+
+
+def best_method(table, images, metric, policy="article"):
+    """The method with the best pooled score on ``images`` (ties: the first in ``table``'s order)."""
+    best, best_value = None, -math.inf
+    for method in table:
+        value = _pooled(table, method, images, metric, policy)
+        if np.isfinite(value) and value > best_value:
+            best, best_value = method, value
+    return best
+
+
+def select(table, metric="mcc", policy="article", split=None, resamples=2000, seed=0):
+    """Rank methods by their pooled score and estimate the chosen method's score out of sample.
+
+    Parameters
+    ----------
+    table : dict
+        ``{method: {image: {"tp", "fp", "fn", "tn"}}}``: the counts of every method on every image
+        (methods in a fixed order; the same images for every method).
+    metric : str
+        Score to rank by (a count-based score; higher is better).
+    policy : str
+        Edge-case policy.
+    split : dict, optional
+        ``{image: "train" | "test"}``.  With test images, the method is chosen on the train images
+        and scored on the test images; otherwise by leave-one-image-out.
+
+    Returns
+    -------
+    dict
+        ``ranking`` (list of ``{method, rank, pooled, pooled_low, pooled_high, mean}``), ``winner``,
+        ``in_sample`` (the winner's pooled score on all images), ``out_of_sample`` (the score of the
+        choices on images they were not made on), ``scheme`` (``"train/test"``,
+        ``"leave-one-image-out"`` or ``"none"``: a single image), and ``choices``
+        (the method chosen per held-out image or for the test set).
+    """
+    methods = list(table)
+    images = list(next(iter(table.values()))) if table else []
+    ranking = []
+    for method in methods:
+        summary = summarise([table[method][image] for image in images], metric, policy, resamples, seed)
+        ranking.append({"method": method, **{k: summary[k] for k in ("pooled", "pooled_low", "pooled_high", "mean")}})
+    ranking.sort(key=lambda row: -row["pooled"] if np.isfinite(row["pooled"]) else math.inf)
+    for rank, row in enumerate(ranking, start=1):
+        row["rank"] = rank
+    winner = ranking[0]["method"] if ranking else None
+    result = {"metric": metric, "policy": policy, "ranking": ranking, "winner": winner,
+              "in_sample": ranking[0]["pooled"] if ranking else math.nan}
+    test = [image for image in images if (split or {}).get(image) == "test"]
+    if test:
+        train = [image for image in images if image not in test]
+        chosen = best_method(table, train, metric, policy)
+        result.update(scheme="train/test", choices={"test": chosen},
+                      out_of_sample=_pooled(table, chosen, test, metric, policy) if chosen else math.nan)
+    elif len(images) >= 2:
+        choices = {image: best_method(table, [other for other in images if other != image], metric, policy) for image in images}
+        held_out = add_counts(*(table[choices[image]][image] for image in images))
+        result.update(scheme="leave-one-image-out", choices=choices, out_of_sample=_score(held_out, metric, policy))
+    else:
+        result.update(scheme="none", choices={}, out_of_sample=math.nan)
+    return result
