@@ -25,6 +25,8 @@ include: "rules/report.smk"
 localrules:
     all,
     summary,
+    aggregate,
+    select_method,
 
 
 rule all:

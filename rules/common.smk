@@ -217,6 +217,14 @@ def truth_of(wildcards):
     return [truth] if truth else []
 
 
+def pixel_size_of(sample):
+    """(y, x) pixel size of a sample: its sheet's pixel_size, else metrics.pixel_size."""
+    text = SAMPLES[sample].get("pixel_size") or ""
+    size = [float(v) for v in text.split(",")] if text else config["metrics"]["pixel_size"]
+    size = size if isinstance(size, list) else [size]
+    return [size[0], size[-1]]
+
+
 def roi_of(wildcards):
     roi = SAMPLES[wildcards.sample].get("roi", "")
     return [roi] if roi else []
@@ -267,6 +275,8 @@ def per_chunk(pattern, traced=False):
 def final_outputs():
     """Everything `rule all` asks for."""
     targets = ["results/summary.tsv"]
+    if any(has_truth(sample) for sample in SAMPLES):
+        targets += ["results/aggregate.tsv", "results/selection.tsv", "results/plots/selection.png"]
     for sample in SAMPLES:
         targets.append(f"results/plots/{sample}/{PREP}.histogram.png")
         targets.append(f"results/plots/{sample}/{PREP}.methods.png")

@@ -3,11 +3,7 @@
 
 rule summary:
     input:
-        [
-            f"results/metrics/{sample}/{prep}.{method}.tsv"
-            for sample in SAMPLES
-            for prep, method in segmentations_of(sample)
-        ],
+        [f"results/metrics/{sample}/{prep}.{method}.tsv" for sample in SAMPLES for prep, method in segmentations_of(sample)],
     output:
         report(
             "results/summary.tsv",
@@ -122,3 +118,88 @@ rule plot_methods:
         "../envs/plots_images.yaml"
     script:
         "../scripts/plot_methods.py"
+
+
+def all_metrics(wildcards=None):
+    return [f"results/metrics/{sample}/{prep}.{method}.tsv" for sample in SAMPLES for prep, method in segmentations_of(sample)]
+
+
+rule aggregate:
+    input:
+        all_metrics(),
+    output:
+        report(
+            "results/aggregate.tsv",
+            caption="../resources/report/aggregate.rst",
+            category="Summary",
+            labels={"table": "pooled and per-image statistics"},
+        ),
+    params:
+        policy=config["metrics"]["edge_policy"],
+        resamples=config["selection"]["bootstrap"],
+        seed=config["selection"]["seed"],
+    log:
+        "logs/aggregate.log",
+    benchmark:
+        "benchmarks/aggregate.tsv"
+    threads: 1
+    resources:
+        mem_mb=lambda wildcards, attempt: 256 * attempt,
+    conda:
+        "../envs/tables.yaml"
+    script:
+        "../scripts/aggregate.py"
+
+
+rule select_method:
+    input:
+        all_metrics(),
+    output:
+        tsv=report(
+            "results/selection.tsv",
+            caption="../resources/report/selection.rst",
+            category="Summary",
+            labels={"table": "method selection"},
+        ),
+        json="results/selection.json",
+    params:
+        metric=config["selection"]["metric"],
+        policy=config["metrics"]["edge_policy"],
+        split={sample: row.get("split", "") for sample, row in SAMPLES.items()},
+        resamples=config["selection"]["bootstrap"],
+        seed=config["selection"]["seed"],
+    log:
+        "logs/select_method.log",
+    benchmark:
+        "benchmarks/select_method.tsv"
+    threads: 1
+    resources:
+        mem_mb=lambda wildcards, attempt: 256 * attempt,
+    conda:
+        "../envs/tables.yaml"
+    script:
+        "../scripts/select_method.py"
+
+
+rule plot_selection:
+    input:
+        selection="results/selection.json",
+        metrics=all_metrics(),
+    output:
+        report(
+            "results/plots/selection.png",
+            caption="../resources/report/selection_plot.rst",
+            category="Summary",
+            labels={"table": "methods x images"},
+        ),
+    log:
+        "logs/plot_selection.log",
+    benchmark:
+        "benchmarks/plot_selection.tsv"
+    threads: 1
+    resources:
+        mem_mb=lambda wildcards, attempt: 512 * attempt,
+    conda:
+        "../envs/plots.yaml"
+    script:
+        "../scripts/plot_selection.py"

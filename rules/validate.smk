@@ -4,14 +4,22 @@
 rule confusion:
     input:
         plan="results/tiles/{sample}.json",
-        mask="results/chunks/{sample}/{prep}.{method}/mask/{chunk}.tif",
+        masks=lambda wildcards: [
+            f"results/chunks/{wildcards.sample}/{wildcards.prep}.{wildcards.method}/mask/{chunk}.tif"
+            for chunk in same_slice_chunks(wildcards)
+        ],
         truth=lambda wildcards: SAMPLES[wildcards.sample]["ground_truth"],
         roi=roi_of,
     output:
         confusion="results/chunks/{sample}/{prep}.{method}/confusion/{chunk}.tif",
         counts="results/chunks/{sample}/{prep}.{method}/counts/{chunk}.tsv",
+        boundary="results/chunks/{sample}/{prep}.{method}/boundary/{chunk}.json",
     params:
         truth_rule=config["ground_truth"]["foreground"],
+        mask_chunks=same_slice_chunks,
+        boundary=config["metrics"]["boundary"],
+        halo=config["metrics"]["boundary_halo"],
+        spacing=lambda wildcards: pixel_size_of(wildcards.sample),
     log:
         "logs/confusion/{sample}/{prep}.{method}/{chunk}.log",
     benchmark:
@@ -20,7 +28,7 @@ rule confusion:
     resources:
         mem_mb=lambda wildcards, attempt: 512 * attempt,
     conda:
-        "../envs/imaging.yaml"
+        "../envs/filters.yaml"
     script:
         "../scripts/confusion.py"
 
@@ -58,6 +66,11 @@ rule metrics:
             if has_truth(wildcards.sample)
             else []
         ),
+        boundary=lambda wildcards: (
+            per_chunk("results/chunks/{sample}/{prep}.{method}/boundary/{chunk}.json", traced=True)(wildcards)
+            if has_truth(wildcards.sample)
+            else []
+        ),
     output:
         metrics="results/metrics/{sample}/{prep}.{method}.tsv",
         tiles="results/metrics/{sample}/{prep}.{method}.tiles.tsv",
@@ -71,7 +84,7 @@ rule metrics:
     resources:
         mem_mb=lambda wildcards, attempt: 256 * attempt,
     conda:
-        "../envs/tables.yaml"
+        "../envs/metrics.yaml"
     script:
         "../scripts/metrics.py"
 

@@ -1,13 +1,15 @@
 """Compare one mask chunk with the ground truth on its traced slices: confusion map (0 TN, 1 FP, 2 FN,
-3 TP) and per-tile confusion counts."""
+3 TP; 4 outside the ROI), per-tile confusion counts, and per-slice boundary-distance summaries (tiles
+read with a halo, across chunk borders where needed)."""
 
 import json
 
-from segval.io import ImageReader
+from segval.boundary import merge, tile_boundary_distances
+from segval.files import atomic_output
 from segval.masks import MaskReader
-from segval.stitching import write_tiles
 from segval.metrics import COUNT_NAMES, confusion_counts, confusion_map
 from segval.runner import run_step
+from segval.stitching import ChunkSet, write_tiles
 from segval.tables import write_tsv
 from segval.tiling import Plan
 
@@ -21,25 +23,35 @@ def main(smk):
     chunk = plan.chunk(smk.wildcards.chunk)
     _, _, width = plan.shape
     traced = [z for z in range(chunk.z0, chunk.z1) if z in set(manifest["truth"]["slices"])]
-    rows = []
+    rows, distances = [], {}
     roi = MaskReader(smk.input.roi[0]) if smk.input.roi else None  # outside: not compared (code 4)
     truths = MaskReader(smk.input.truth, smk.params.truth_rule, slices=manifest["truth"]["slices"])
-    with ImageReader(smk.input.mask) as masks, truths:
+    masks = ChunkSet(list(smk.input.masks), plan.subset(smk.params.mask_chunks))
+    with masks, truths:
 
         def code_tiles():
             for tile in plan.tiles(chunk):
                 if not truths.covers(tile.z):  # untraced slices are segmented, not compared
                     continue
-                predicted = masks.read(tile.z - chunk.z0, tile.y0 - chunk.y0, tile.y1 - chunk.y0, tile.x0, tile.x1) != 0
-                truth = truths.read(tile.z, tile.y0, tile.y1, tile.x0, tile.x1)
-                inside = roi.read(tile.z, tile.y0, tile.y1, tile.x0, tile.x1) if roi else None
+                bounds = (tile.y0, tile.y1, tile.x0, tile.x1)
+                predicted = masks.read(tile.z, *bounds) != 0
+                truth = truths.read(tile.z, *bounds)
+                inside = roi.read(tile.z, *bounds) if roi else None
                 rows.append({**tile.__dict__, **confusion_counts(truth, predicted, inside)})
+                if smk.params.boundary:
+                    summary = tile_boundary_distances(
+                        truths.read, masks.read, plan.shape, tile.z, *bounds, smk.params.halo, smk.params.spacing, inside
+                    )
+                    distances.setdefault(tile.z, []).append(summary)
                 yield confusion_map(truth, predicted, inside)
 
         # One page per traced slice of the chunk: the confusion stack holds the traced slices only.
         shape = (len(traced), chunk.y1 - chunk.y0, width)
         write_tiles(smk.output.confusion, code_tiles(), shape, "uint8", plan.tile_size, pyramid=plan.pyramid(chunk, "confusion"))
     write_tsv(smk.output.counts, rows, TILE_COLUMNS)
+    per_slice = {str(z): merge(summaries).to_dict() for z, summaries in distances.items()}
+    with atomic_output(smk.output.boundary) as tmp:
+        tmp.write_text(json.dumps(per_slice) + "\n")
 
 
 run_step(main, snakemake)  # noqa: F821 - provided by Snakemake

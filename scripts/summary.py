@@ -5,7 +5,7 @@ from segval.metrics import COUNT_NAMES, SCORE_NAMES, add_counts, scores
 from segval.runner import run_step
 from segval.tables import read_tsv, write_tsv
 
-COLUMNS = ("sample", "prep", "method", "threshold", "status") + COUNT_NAMES + SCORE_NAMES + ("edge_case", "images")
+COLUMNS = ("sample", "prep", "method", "threshold", "status") + COUNT_NAMES + SCORE_NAMES + ("edge_case", "hd", "hd95", "assd", "images")
 
 
 def main(smk):

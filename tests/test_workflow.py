@@ -143,6 +143,7 @@ def test_adding_a_method_reruns_only_what_depends_on_it(demo_run):
         "threshold": 3, "segment": 3, "stitch_mask": 3, "overlay": 3, "metrics": 3,
         "confusion": 2, "stitch_confusion": 2,
         "plot_histogram": 3, "plot_methods": 3, "plot_tiles": 2, "summary": 1, "all": 1,
+        "aggregate": 1, "select_method": 1, "plot_selection": 1,
     }
 
 

@@ -129,7 +129,6 @@ import math
 from dataclasses import dataclass
 
 import numpy as np
-from scipy import ndimage
 
 from segval.tiling import read_padded
 
@@ -364,6 +363,8 @@ def _directed(sources, targets, core, selected, threshold, halo, spacing, isotro
         return DirectedDistances(
             Histogram.empty(), lower_all, Histogram(np.array([np.inf]), lower_all.counts)
         )
+    from scipy import ndimage  # here, not at import: reducing summaries needs numpy only
+
     sy, sx = spacing
     feature = ndimage.distance_transform_edt(
         ~targets,

@@ -28,6 +28,24 @@ from segval.metrics import COUNT_NAMES, add_counts, scores
 
 #: Count-based scores summarised over images.
 SUMMARISED = ("f1", "mcc", "jaccard", "accuracy", "balanced_accuracy", "precision", "recall", "specificity", "kappa")
+#: Boundary metrics (per image only: they do not pool from counts; lower is better).
+BOUNDARY = ("hd", "hd95", "assd")
+
+
+def images_by_method(rows):
+    """Group metrics rows by (prep, method): the image-scope rows of images with ground truth.
+
+    Parameters
+    ----------
+    rows : iterable of dict
+        Rows of the workflow's metrics tables (columns ``sample prep method scope status`` and the
+        counts).
+    """
+    grouped = {}
+    for row in rows:
+        if row["scope"] == "image" and row["status"] != "no_ground_truth":
+            grouped.setdefault((row["prep"], row["method"]), []).append(row)
+    return grouped
 
 
 def _score(counts, metric, policy):
@@ -91,21 +109,26 @@ def summarise(images, metric, policy="article", resamples=2000, seed=0):
     (0.9473684210526315, 0.9473684210526315, 1)
     """
     counts = [{name: int(row[name]) for name in COUNT_NAMES} for row in images]
-    per_image = np.array([_score(c, metric, policy) for c in counts], dtype=float)
+    if metric in BOUNDARY:  # per-image values as computed; undefined ones are NaN, so excluded
+        per_image = np.array([math.nan if row.get(metric) is None else row[metric] for row in images], dtype=float)
+    else:
+        per_image = np.array([_score(c, metric, policy) for c in counts], dtype=float)
     cases = [scores(c, policy)["edge_case"] for c in counts]
     defined = per_image[np.isfinite(per_image)]
     out = {
         "images": len(images),
-        "pooled": _score(add_counts(*counts), metric, policy) if counts else math.nan,
+        "pooled": _score(add_counts(*counts), metric, policy) if counts and metric not in BOUNDARY else math.nan,
         "mean": float(defined.mean()) if defined.size else math.nan,
         "sd": float(defined.std(ddof=1)) if defined.size > 1 else math.nan,
         "median": float(np.median(defined)) if defined.size else math.nan,
         "excluded": int(per_image.size - defined.size),
         "replaced": sum(1 for case, value in zip(cases, per_image) if case != "none" and np.isfinite(value)),
     }
-    out["pooled_low"], out["pooled_high"] = bootstrap_interval(
-        lambda idx: _score(add_counts(*(counts[i] for i in idx)), metric, policy), len(counts), resamples, seed
-    )
+    out["pooled_low"], out["pooled_high"] = math.nan, math.nan
+    if metric not in BOUNDARY:
+        out["pooled_low"], out["pooled_high"] = bootstrap_interval(
+            lambda idx: _score(add_counts(*(counts[i] for i in idx)), metric, policy), len(counts), resamples, seed
+        )
 
     def resampled_mean(idx):
         values = per_image[idx]
