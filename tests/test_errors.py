@@ -77,6 +77,15 @@ def test_method_value_missing(files):
         ({"overlay": {"alpha": 2}}, "overlay.alpha"),
         ({"tiling": {"tile_size": 100}}, "tiling.tile_size"),
         ({"medain_size": 3}, "medain_size"),
+        ({"preprocess": [{"blur": 3}]}, "preprocess.0"),
+        ({"preprocess": [{"median": 3, "gaussian": 1}]}, "preprocess.0"),
+        ({"equalize": "no"}, "equalize"),
+        ({"postprocess": {"min_object_size": -1}}, "postprocess.min_object_size"),
+        ({"threshold_scope": "stack"}, "threshold_scope"),
+        ({"metrics": {"edge_policy": "zero"}}, "metrics.edge_policy"),
+        ({"metrics": {"pixel_size": 0}}, "metrics.pixel_size"),
+        ({"selection": {"metric": "auc"}}, "selection.metric"),
+        ({"ground_truth": {"foreground": "zero"}}, "ground_truth.foreground"),
     ],
 )
 def test_config_values_of_the_wrong_type_or_range(files, change, expected):
@@ -97,3 +106,24 @@ def test_sample_sheet_problems(files):
 def test_colour_image_without_a_channel(files):
     output = fails(files, {"samples": sheet(files, image=files / "rgb.png")}, "rgb.png", "3 channels", "channel")
     assert "Traceback" not in output
+
+
+@pytest.mark.parametrize(
+    "change, expected",
+    [
+        ({"preprocess": [{"median": 4}]}, "median: the window must be an odd"),
+        ({"preprocess": [{"median": 3}], "median_size": 5}, "both `preprocess` and `median_size`"),
+        ({"methods": ["sauvola:window_size=4"]}, "window_size"),
+        ({"methods": ["niblack:q=3"]}, "unknown parameter"),
+    ],
+)
+def test_preprocessing_and_method_values(files, change, expected):
+    fails(files, {"samples": sheet(files), **change}, expected, "Fix:", dry_run=True)
+
+
+def test_roi_and_prediction_problems(files):
+    cv2.imwrite(str(files / "roi_small.png"), np.zeros((10, 10), np.uint8))
+    fails(files, {"samples": sheet(files, roi=files / "roi_small.png")}, "roi_small.png", "ROI is 10 x 10", "Fix:")
+    fails(files, {"samples": sheet(files, prediction=files / "gray_truth.png")},
+          "gray_truth.png", "prediction 'external' is not binary", "Fix:")
+    fails(files, {"samples": sheet(files, prediction_otsu=files / "truth.png")}, "clash with threshold methods", dry_run=True)
