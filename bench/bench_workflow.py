@@ -1,0 +1,148 @@
+"""The workflow on full-size KESM data: one 17480 x 8026 slice, and a stack of such slices.
+
+Measures, from Snakemake's own `benchmark:` files (seconds and peak RSS of every job):
+- per rule: jobs, summed seconds, peak RSS (the bounded-memory goal: <= 2 GB per job, whatever the
+  number of slices);
+- the whole run: wall time, summed job time, and wall / (summed job time / cores) — how much
+  orchestration (Snakemake, Python start-up, waiting) adds to the compute;
+- a projection to the full 799-slice volume on one 16-core node.
+
+Run: `python bench/bench_workflow.py [--slices 16] [--cores 2] [--keep DIR]` (~15 min for 16 slices
+on 2 cores; needs ~8 GB of disk).  Prints Markdown tables and writes them to bench/out/workflow.md.
+"""
+
+import argparse
+import csv
+import math
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import numpy as np
+import tifffile
+import yaml
+
+REPO = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(REPO / "scripts"))
+
+from segval.phantom import make_phantom  # noqa: E402
+
+HEIGHT, WIDTH = 8026, 17480
+TRACED_EVERY = 5  # ground truth on every fifth slice, as expert tracing is expensive
+
+
+def make_stack(folder, slices):
+    """A stack of phantom slices (uncompressed BigTIFF, written slice by slice) and its traced slices."""
+    traced = list(range(0, slices, TRACED_EVERY))
+    truths = {}
+
+    def pages():
+        for z in range(slices):
+            image, truth = make_phantom((HEIGHT, WIDTH), seed=7, z=z)
+            if z in traced:
+                truths[z] = np.packbits(truth)
+            yield image
+
+    tifffile.imwrite(folder / "stack.tif", pages(), shape=(slices, HEIGHT, WIDTH), dtype=np.uint8,
+                     bigtiff=True, photometric="minisblack", metadata={"axes": "ZYX"})
+    masks = (np.unpackbits(truths[z], count=HEIGHT * WIDTH).reshape(HEIGHT, WIDTH) * np.uint8(255) for z in traced)
+    tifffile.imwrite(folder / "truth.tif", masks, shape=(len(traced), HEIGHT, WIDTH), dtype=np.uint8,
+                     bigtiff=True, photometric="minisblack", metadata={"axes": "ZYX"}, compression="packbits",
+                     rowsperstrip=256)
+    return traced
+
+
+def run(workdir, sheet, traced, cores):
+    config = {"samples": str(sheet), "invert": True, "median_size": 3, "methods": ["otsu"], "metrics": {"boundary": False}}
+    workdir.mkdir(parents=True, exist_ok=True)
+    (workdir / "config.yaml").write_text(yaml.safe_dump(config))
+    command = [sys.executable, "-m", "snakemake", "--snakefile", str(REPO / "Snakefile"), "--directory", str(workdir),
+               "--configfile", str(workdir / "config.yaml"), "--cores", str(cores), "--quiet", "all"]
+    started = time.perf_counter()
+    subprocess.run(command, check=True)
+    return time.perf_counter() - started
+
+
+def job_table(workdir):
+    """{rule: (jobs, seconds, peak MB)} from the benchmark files."""
+    rules = {}
+    for path in (workdir / "benchmarks").rglob("*.tsv"):
+        rule = path.relative_to(workdir / "benchmarks").parts[0].removesuffix(".tsv")
+        with open(path) as handle:
+            row = next(csv.DictReader(handle, delimiter="\t"))
+        jobs, seconds, peak = rules.get(rule, (0, 0.0, 0.0))
+        rules[rule] = (jobs + 1, seconds + float(row["s"]), max(peak, float(row["max_rss"])))
+    return rules
+
+
+def report(title, rules, wall, cores, megapixels):
+    total = sum(seconds for _, seconds, _ in rules.values())
+    lines = [f"### {title}", "", "| rule | jobs | seconds | peak RSS (MB) |", "|---|---|---|---|"]
+    for rule, (jobs, seconds, peak) in sorted(rules.items(), key=lambda item: -item[1][1]):
+        lines.append(f"| {rule} | {jobs} | {seconds:.1f} | {peak:.0f} |")
+    lines += [
+        "",
+        f"- wall time {wall:.1f} s at --cores {cores}; summed job time {total:.1f} s; "
+        f"wall / (summed / cores) = {wall / (total / cores):.2f}",
+        f"- throughput: {megapixels / wall:.1f} MP/s wall, {megapixels / total:.1f} MP/s per core of job time",
+        "",
+    ]
+    return "\n".join(lines), total
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--slices", type=int, default=16)
+    parser.add_argument("--cores", type=int, default=2)
+    parser.add_argument("--keep", type=Path, help="work in this folder and keep it")
+    args = parser.parse_args()
+    out = []
+    with tempfile.TemporaryDirectory() as scratch:
+        root = args.keep or Path(scratch)
+        root.mkdir(parents=True, exist_ok=True)
+        started = time.perf_counter()
+        traced = make_stack(root, args.slices)
+        print(f"made a {args.slices}-slice stack in {time.perf_counter() - started:.0f} s", flush=True)
+        # One full-size slice, one core: per-rule cost and memory of the per-slice chain.
+        tifffile.imwrite(root / "slice.tif", tifffile.imread(root / "stack.tif", key=0), photometric="minisblack")
+        tifffile.imwrite(root / "slice_truth.tif", tifffile.imread(root / "truth.tif", key=0), photometric="minisblack", compression="packbits")
+        sheet = root / "slice.tsv"
+        sheet.write_text(f"sample\timage\tground_truth\nslice\t{root / 'slice.tif'}\t{root / 'slice_truth.tif'}\n")
+        wall = run(root / "slice_run", sheet, [0], 1)
+        text, slice_total = report("One 17480 x 8026 slice, --cores 1", job_table(root / "slice_run"), wall, 1, HEIGHT * WIDTH / 1e6)
+        out.append(text)
+        # The stack at the requested cores.
+        sheet = root / "stack.tsv"
+        sheet.write_text(
+            f"sample\timage\tground_truth\ttruth_slices\nstack\t{root / 'stack.tif'}\t{root / 'truth.tif'}\t"
+            + ",".join(map(str, traced)) + "\n"
+        )
+        wall = run(root / "stack_run", sheet, traced, args.cores)
+        rules = job_table(root / "stack_run")
+        text, total = report(f"{args.slices}-slice stack of 17480 x 8026, --cores {args.cores}", rules, wall, args.cores,
+                             args.slices * HEIGHT * WIDTH / 1e6)
+        out.append(text)
+        per_slice_rules = ("denoise", "segment", "confusion")
+        per_slice = sum(rules[r][1] for r in per_slice_rules if r in rules) / args.slices
+        serial = total - sum(rules[r][1] for r in per_slice_rules if r in rules)
+        projected = 799 * per_slice / 16 + serial * 799 / args.slices
+        out.append(
+            "### Projection: 799 slices on one 16-core node\n\n"
+            f"- per-slice parallel work (denoise, segment, confusion, as measured): {per_slice:.2f} s of one core per slice\n"
+            f"- per-stack work that does not split into slices (stitching, threshold, overlay, metrics, plots), "
+            f"scaled linearly from {args.slices} to 799 slices: {serial * 799 / args.slices:.0f} s on one core\n"
+            f"- projection: 799 x {per_slice:.2f} / 16 + {serial * 799 / args.slices:.0f} = {projected / 60:.1f} min "
+            "(assumes 16 parallel jobs scale linearly, storage reads ~1 GB/s, ground truth on every fifth slice, "
+            "one method, boundary metrics off)\n"
+        )
+    text = "\n".join(out)
+    print(text)
+    (REPO / "bench" / "out").mkdir(parents=True, exist_ok=True)
+    (REPO / "bench" / "out" / "workflow.md").write_text(text)
+    return math.isfinite(projected)
+
+
+if __name__ == "__main__":
+    main()
