@@ -11,15 +11,13 @@ from segval.metrics import COUNT_NAMES, confusion_counts, confusion_map
 from segval.runner import run_step
 from segval.stitching import ChunkSet, write_tiles
 from segval.tables import write_tsv
-from segval.tiling import Plan
+from segval.tiling import load_manifest
 
 TILE_COLUMNS = ("z", "row", "col", "y0", "y1", "x0", "x1") + COUNT_NAMES
 
 
 def main(smk):
-    with open(smk.input.plan) as handle:
-        manifest = json.load(handle)
-    plan = Plan.from_dict(manifest)
+    manifest, plan = load_manifest(smk.input.plan)
     chunk = plan.chunk(smk.wildcards.chunk)
     _, _, width = plan.shape
     traced = [z for z in range(chunk.z0, chunk.z1) if z in set(manifest["truth"]["slices"])]

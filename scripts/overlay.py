@@ -5,25 +5,16 @@ slices when it has no ground truth), each labelled with its slice index.  Large 
 downsampled so that the PNG stays within ``overlay.max_pixels``.
 """
 
-import json
 
 import cv2
 import numpy as np
 
-from segval.downsample import block_confusion, block_max, block_mean, factor_for
+from segval.downsample import block_confusion, block_max, block_mean, factor_for, reduced_slice
 from segval.io import ImageReader, write_png
 from segval.metrics import TN, TP
 from segval.overlay import overlay, to_uint8
 from segval.runner import run_step
-from segval.tiling import Plan
-
-
-def preview(reader, z, factor, band_rows, reduce):
-    """Slice ``z`` of ``reader`` reduced by ``factor``, read in bands (memory ~ one band)."""
-    _, height, width = reader.shape
-    band_rows = max(factor, band_rows - band_rows % factor)
-    parts = [reduce(reader.read(z, y0, min(y0 + band_rows, height), 0, width), factor) for y0 in range(0, height, band_rows)]
-    return np.concatenate(parts, axis=0)
+from segval.tiling import load_manifest
 
 
 def slices_to_show(manifest, most):
@@ -49,9 +40,7 @@ def montage(panels, labels, columns):
 
 
 def main(smk):
-    with open(smk.input.plan) as handle:
-        manifest = json.load(handle)
-    plan = Plan.from_dict(manifest)
+    manifest, plan = load_manifest(smk.input.plan)
     _, height, width = plan.shape
     shown = slices_to_show(manifest, smk.params.max_slices)
     columns = int(np.ceil(np.sqrt(len(shown))))
@@ -62,9 +51,9 @@ def main(smk):
     label_slice = {z: i for i, z in enumerate(manifest["truth"]["slices"])} if smk.params.has_truth else None
     with ImageReader(smk.input.image, channel=smk.params.channel) as image, ImageReader(smk.input.labels) as labels:
         for z in shown:
-            gray = preview(image, z, factor, plan.tile_size, block_mean)
+            gray = reduced_slice(image, z, factor, plan.tile_size, block_mean)
             z_label = label_slice[z] if label_slice else z
-            code = preview(labels, z_label, factor, plan.tile_size, block_confusion if smk.params.has_truth else block_max)
+            code = reduced_slice(labels, z_label, factor, plan.tile_size, block_confusion if smk.params.has_truth else block_max)
             if not smk.params.has_truth:  # no ground truth: predicted foreground in the TP colour
                 code = np.where(code != 0, TP, TN).astype(np.uint8)
             low, high = (None, None) if gray.dtype == np.uint8 else np.percentile(gray, [0.5, 99.5])

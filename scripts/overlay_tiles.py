@@ -1,6 +1,5 @@
 """Full-resolution overlay tiles (on request): one PNG per tile of each traced slice."""
 
-import json
 
 import numpy as np
 
@@ -9,13 +8,11 @@ from segval.io import ImageReader, write_png
 from segval.metrics import TN, TP
 from segval.overlay import overlay, to_uint8
 from segval.runner import run_step
-from segval.tiling import Plan
+from segval.tiling import load_manifest
 
 
 def main(smk):
-    with open(smk.input.plan) as handle:
-        manifest = json.load(handle)
-    plan = Plan.from_dict(manifest)
+    manifest, plan = load_manifest(smk.input.plan)
     traced = manifest["truth"]["slices"] if smk.params.has_truth else list(range(plan.shape[0]))
     label_slice = {z: i for i, z in enumerate(traced)} if smk.params.has_truth else None
     with atomic_output(smk.output[0]) as folder:

@@ -9,23 +9,15 @@ matplotlib.use("Agg")  # no display on clusters
 import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
 
-from segval.downsample import block_max, block_mean, factor_for  # noqa: E402
+from segval.downsample import block_max, block_mean, factor_for, reduced_slice  # noqa: E402
 from segval.files import atomic_output  # noqa: E402
 from segval.io import ImageReader  # noqa: E402
 from segval.overlay import to_uint8  # noqa: E402
 from segval.runner import run_step  # noqa: E402
 from segval.tables import read_tsv  # noqa: E402
-from segval.tiling import Plan  # noqa: E402
+from segval.tiling import load_manifest  # noqa: E402
 
 PANEL_PIXELS = 512 * 512
-
-
-def preview(reader, z, factor, band_rows, reduce):
-    _, height, width = reader.shape
-    band_rows = max(factor, band_rows - band_rows % factor)
-    return np.concatenate(
-        [reduce(reader.read(z, y0, min(y0 + band_rows, height), 0, width), factor) for y0 in range(0, height, band_rows)]
-    )
 
 
 def title(method, threshold_path, metrics_path, stack):
@@ -52,22 +44,20 @@ def title(method, threshold_path, metrics_path, stack):
 
 
 def main(smk):
-    with open(smk.input.plan) as handle:
-        manifest = json.load(handle)
-    plan = Plan.from_dict(manifest)
+    manifest, plan = load_manifest(smk.input.plan)
     slices, height, width = plan.shape
     traced = manifest["truth"]["slices"] if manifest["truth"] else []
     z = traced[0] if traced else slices // 2  # one representative slice
     factor = factor_for((height, width), PANEL_PIXELS)
     with ImageReader(smk.input.image, channel=smk.params.channel) as reader:
-        gray = preview(reader, z, factor, plan.tile_size, block_mean)
+        gray = reduced_slice(reader, z, factor, plan.tile_size, block_mean)
     low, high = (None, None) if gray.dtype == np.uint8 else np.percentile(gray, [0.5, 99.5])
     panels = [("image" + (f", slice {z}" if slices > 1 else ""), to_uint8(gray, low, high))]
     metrics = list(smk.input.metrics) or [None] * len(smk.input.masks)
     thresholds = list(smk.input.thresholds) + [None] * (len(smk.input.masks) - len(smk.input.thresholds))
     for method, mask_path, threshold_path, metrics_path in zip(smk.params.methods, smk.input.masks, thresholds, metrics):
         with ImageReader(mask_path) as reader:
-            panels.append((title(method, threshold_path, metrics_path, slices > 1), preview(reader, z, factor, plan.tile_size, block_max)))
+            panels.append((title(method, threshold_path, metrics_path, slices > 1), reduced_slice(reader, z, factor, plan.tile_size, block_max)))
     columns = min(4, len(panels))
     rows = -(-len(panels) // columns)
     aspect = width / height

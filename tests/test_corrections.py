@@ -6,7 +6,6 @@ from scipy import ndimage
 
 from segval import corrections as C
 from segval import denoise
-from segval.denoise import _remirror
 from segval.tiling import read_padded
 
 SHAPES = [(97, 131), (160, 200)]
@@ -28,10 +27,9 @@ def structured(shape, dtype, seed=0):
 
 
 # --------------------------------------------------------------------------------------------------
-# A local copy of segval.denoise.apply_chain that also knows the geometry steps (CLAHE)
+# The real preprocessing chain, with two more CLAHE region sizes registered for the tests
 # --------------------------------------------------------------------------------------------------
 TEST_GEOMETRY = {
-    **C.GEOMETRY_STEPS,
     "clahe32": (
         lambda tile, clip, origin, size: C.clahe(tile, clip, 32, origin=origin, image_size=size),
         lambda clip: C.clahe_radius(32),
@@ -41,33 +39,20 @@ TEST_GEOMETRY = {
         lambda clip: C.clahe_radius(48),
     ),
 }
-FILTERS = {**denoise._FILTERS, **C.CHAIN_STEPS, **TEST_GEOMETRY}
+
+
+@pytest.fixture(autouse=True)
+def small_clahe_regions(monkeypatch):
+    monkeypatch.setattr(denoise, "_FILTERS", {**denoise._FILTERS, **TEST_GEOMETRY})
+    monkeypatch.setattr(C, "GEOMETRY_STEPS", {**C.GEOMETRY_STEPS, **TEST_GEOMETRY})
 
 
 def chain_halo(chain):
-    return sum(FILTERS[name][1](value) for name, value in chain)
+    return denoise.chain_halo(chain)
 
 
 def apply_chain(padded, chain, bounds, image_size):
-    """segval.denoise.apply_chain plus the geometry call (what denoise.py must add)."""
-    y0, y1, x0, x1 = bounds
-    height, width = image_size
-    halo = chain_halo(chain)
-    out = padded
-    for name, value in chain:
-        function, radius_of = FILTERS[name]
-        radius = radius_of(value)
-        if radius == 0:
-            continue
-        if name in TEST_GEOMETRY:
-            result = function(out, value, (y0 - halo, x0 - halo), (height, width))
-        else:
-            result = function(out, value)
-        out = result[radius:-radius, radius:-radius]
-        halo -= radius
-        if halo:
-            out = _remirror(out, (y0 - halo, y1 + halo, x0 - halo, x1 + halo), (height, width))
-    return out
+    return denoise.apply_chain(padded, chain, bounds, image_size)
 
 
 def whole(image, chain):
@@ -144,17 +129,6 @@ def test_official_clahe_step_is_tile_exact():
     reference = whole(image, [("clahe", 2.0)])
     for tile in (128, 100):
         np.testing.assert_array_equal(tiled(image, [("clahe", 2.0)], tile), reference)
-
-
-def test_one_line_registration_works_with_the_real_apply_chain(monkeypatch):
-    """``_FILTERS.update(CHAIN_STEPS)`` is all denoise.apply_chain needs for the local steps."""
-    monkeypatch.setattr(denoise, "_FILTERS", {**denoise._FILTERS, **C.CHAIN_STEPS})
-    chain = [("median", 3), ("bgmedian", 15), ("gaussian", 1.2), ("rollingball", 7)]
-    image = structured((97, 131), np.uint16, 3)
-    assert denoise.chain_halo(chain) == chain_halo(chain)
-    reference = whole(image, chain)
-    for tile in (32, 48):
-        np.testing.assert_array_equal(tiled(image, chain, tile, denoise.apply_chain), reference)
 
 
 def test_clahe_leaves_pixels_beyond_the_image_at_zero():

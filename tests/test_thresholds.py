@@ -8,7 +8,6 @@ images must give exactly (``==``) the same threshold.
 import functools
 import math
 from fractions import Fraction
-from pathlib import Path
 
 import numpy as np
 import pytest
@@ -36,7 +35,8 @@ from segval.thresholds import (
     threshold_from_histogram,
 )
 
-IMAGEJ_TABLE = Path(__file__).resolve().parents[2] / "shared/data/imagej/thresholds.tsv"
+from test_imagej import COLUMNS as IMAGEJ_COLUMNS  # noqa: E402
+from test_imagej import REFERENCE as IMAGEJ_TABLE  # noqa: E402
 
 # ------------------------------------------------------------------------------------------------
 # Test images
@@ -626,24 +626,7 @@ def test_apply_threshold_none_is_all_background():
 # ImageJ family through threshold_from_histogram
 # ------------------------------------------------------------------------------------------------
 
-IJ_COLUMNS = {
-    "Default": "ij_default",
-    "Huang": "ij_huang",
-    "Intermodes": "ij_intermodes",
-    "IsoData": "ij_isodata",
-    "Li": "ij_li",
-    "MaxEntropy": "ij_maxentropy",
-    "Mean": "ij_mean",
-    "MinError": "ij_minerror",
-    "Minimum": "ij_minimum",
-    "Moments": "ij_moments",
-    "Otsu": "ij_otsu",
-    "Percentile": "ij_percentile",
-    "RenyiEntropy": "ij_renyientropy",
-    "Shanbhag": "ij_shanbhag",
-    "Triangle": "ij_triangle",
-    "Yen": "ij_yen",
-}
+IJ_COLUMNS = IMAGEJ_COLUMNS  # ImageJ method names -> segval's, as test_imagej reads them
 
 
 def _imagej_row(case):

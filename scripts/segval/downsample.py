@@ -116,3 +116,13 @@ def block_confusion(code, factor):
 
 
 REDUCERS = {"mean": block_mean, "max": block_max, "confusion": block_confusion}
+
+
+def reduced_slice(reader, z, factor, band_rows, reduce):
+    """Slice ``z`` of an image-like ``reader`` (``shape``, ``read(z, y0, y1, x0, x1)``) reduced by
+    ``factor`` with ``reduce``, read in bands of about ``band_rows`` rows (a multiple of the factor,
+    so the result equals reducing the whole slice; memory ~ one band)."""
+    _, height, width = reader.shape
+    band_rows = max(factor, band_rows - band_rows % factor)
+    bands = (reader.read(z, y0, min(y0 + band_rows, height), 0, width) for y0 in range(0, height, band_rows))
+    return np.concatenate([reduce(band, factor) for band in bands], axis=0)

@@ -98,27 +98,6 @@ import numpy as np
 
 from segval.errors import ThresholdNotFound
 
-__all__ = [
-    "IJ_METHODS",
-    "ThresholdNotFound",
-    "ij_threshold",
-    "ij_default",
-    "ij_huang",
-    "ij_intermodes",
-    "ij_isodata",
-    "ij_li",
-    "ij_maxentropy",
-    "ij_mean",
-    "ij_minerror",
-    "ij_minimum",
-    "ij_moments",
-    "ij_otsu",
-    "ij_percentile",
-    "ij_renyientropy",
-    "ij_shanbhag",
-    "ij_triangle",
-    "ij_yen",
-]
 
 IJ_METHODS = (
     "ij_default",
@@ -138,6 +117,8 @@ IJ_METHODS = (
     "ij_triangle",
     "ij_yen",
 )
+
+__all__ = ["IJ_METHODS", "ThresholdNotFound", "ij_threshold", *IJ_METHODS]
 """segval's names of ImageJ's methods (ImageJ's "Default" is ``ij_default``; its "IJ_IsoData", the
 same algorithm without the mode clipping, is not exposed separately)."""
 

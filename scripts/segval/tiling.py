@@ -54,6 +54,13 @@ class Chunk:
         return {"id": self.id, "z": [self.z0, self.z1], "y": [self.y0, self.y1]}
 
 
+def load_manifest(path):
+    """The ``plan`` step's manifest (image, masks, tiles, chunks) and its :class:`Plan`."""
+    with open(path) as handle:
+        manifest = json.load(handle)
+    return manifest, Plan.from_dict(manifest)
+
+
 def chunk_id(index):
     """File-name id of chunk ``index``: ``c0000``, ``c0001``, ..."""
     return f"c{index:04d}"
@@ -136,8 +143,7 @@ class Plan:
     @classmethod
     def load(cls, path):
         """Read the plan part of a manifest written by the ``plan`` step."""
-        with open(path) as handle:
-            return cls.from_dict(json.load(handle))
+        return load_manifest(path)[1]
 
     @classmethod
     def from_dict(cls, data):
