@@ -5,18 +5,20 @@
 
 import csv
 import json
+import math
 import os
 import re
 import sys
 
-from snakemake.exceptions import WorkflowError
+from snakemake.exceptions import IncompleteCheckpointException, WorkflowError
 from snakemake.utils import validate
 
 SCRIPTS = os.path.join(workflow.basedir, "scripts")
 sys.path.insert(0, SCRIPTS)  # the segval library, for names shared with the steps
 
-from segval.denoise import check_chain, describe_chain  # noqa: E402
-from segval.thresholds import method_file_id, parse_method  # noqa: E402
+from segval.denoise import chain_halo, check_chain, describe_chain  # noqa: E402
+from segval.local_thresholds import local_halo  # noqa: E402
+from segval.thresholds import is_local, method_file_id, parse_method  # noqa: E402
 from segval.tiling import Plan, parse_slices  # noqa: E402
 
 SCHEMAS = os.path.join(workflow.basedir, "config", "schemas")
@@ -83,8 +85,11 @@ def preprocessing_chain():
 
 CHAIN = preprocessing_chain()
 PREP = describe_chain(CHAIN)  # e.g. "median3": names the preprocessing in output paths
+POSTPROCESS = bool(config["postprocess"]["min_object_size"] or config["postprocess"]["max_hole_size"])
 METHODS = [method_file_id(spec) for spec in config["methods"]]
 METHOD_SPECS = dict(zip(METHODS, config["methods"]))
+# The largest halo a local method reads (0 for global methods): what segment's tiles grow by.
+LOCAL_HALO = max([local_halo(*parse_method(spec)) for spec in config["methods"] if is_local(spec)] or [0])
 
 # --- demo phantoms ---------------------------------------------------------------------------
 PHANTOMS = config["demo"]["phantoms"]
@@ -205,6 +210,52 @@ wildcard_constraints:
     method=_alternatives(METHODS + list(EXTERNAL)),
     chunk=r"c\d+",
     name=_alternatives(PHANTOMS) if PHANTOMS else "(?!)",
+
+
+# --- resources -------------------------------------------------------------------------------
+TILE = config["tiling"]["tile_size"]
+
+
+def planned_shape(sample):
+    """The sample's (slices, height, width) once its plan exists, else None (e.g. in a dry run that
+    will redo the plan): resources must not fail before the data they scale with is known."""
+    try:
+        return tuple(manifest_of(sample)["shape"])
+    except IncompleteCheckpointException:
+        return None
+
+
+def memory(base_mb, bytes_per_tile_pixel=0, halo=0, bytes_per_slice_pixel=0):
+    """A rule's `mem_mb`: a base (interpreter, libraries, small tables) plus what grows with the tile
+    (bytes per pixel of a tile with its halo), or with a whole slice for the steps that need one;
+    doubled on each retry (`--retries`).  The figures come from bench/bench_workflow.py's peak RSS
+    per rule, with a margin."""
+
+    def mem_mb(wildcards, attempt):
+        tile_pixels = (TILE + 2 * halo) ** 2
+        slice_pixels = 0
+        if bytes_per_slice_pixel and "sample" in wildcards.keys():
+            _, height, width = planned_shape(wildcards.sample) or (1, 8026, 17480)  # a KESM slice
+            slice_pixels = height * width
+        megabytes = base_mb + (bytes_per_tile_pixel * tile_pixels + bytes_per_slice_pixel * slice_pixels) / 2**20
+        return int(math.ceil(megabytes * attempt))
+
+    return mem_mb
+
+
+def runtime(seconds_per_megapixel, scope="chunk"):
+    """A rule's `runtime` in minutes for cluster schedulers: at least 10, else three times the
+    pixels of a chunk (or of the whole sample, for per-sample steps) at the given cost, measured
+    with a margin in bench/bench_workflow.py; scaled up on each retry."""
+
+    def minutes(wildcards, attempt):
+        megapixels = config["tiling"]["chunk_megapixels"]
+        if scope == "sample" and "sample" in wildcards.keys():
+            shape = planned_shape(wildcards.sample)
+            megapixels = math.prod(shape) / 1e6 if shape else 20 * megapixels
+        return int(max(10, math.ceil(3 * seconds_per_megapixel * megapixels / 60)) * attempt)
+
+    return minutes
 
 
 # --- input functions -------------------------------------------------------------------------

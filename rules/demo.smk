@@ -15,7 +15,8 @@ rule make_phantom:
         "benchmarks/make_phantom/{name}.tsv"
     threads: 1
     resources:
-        mem_mb=lambda wildcards, attempt: 1024 * attempt,
+        mem_mb=lambda wildcards, attempt: int((300 + 4 * math.prod(PHANTOMS[wildcards.name]["shape"][-2:]) / 2**20) * attempt),
+        runtime=runtime(0.1),
     conda:
         "../envs/imaging.yaml"
     script:

@@ -22,7 +22,8 @@ rule denoise:
         "benchmarks/denoise/{sample}/{prep}/{chunk}.tsv"
     threads: 1
     resources:
-        mem_mb=lambda wildcards, attempt: 512 * attempt,
+        mem_mb=memory(300, 32, halo=chain_halo(CHAIN)),
+        runtime=runtime(0.5),
     conda:
         "../envs/filters.yaml"
     script:
@@ -47,7 +48,8 @@ rule stitch_denoised:
         "benchmarks/stitch_denoised/{sample}/{prep}.tsv"
     threads: 1
     resources:
-        mem_mb=lambda wildcards, attempt: 512 * attempt,
+        mem_mb=memory(300, 24),
+        runtime=runtime(0.02, "sample"),
     conda:
         "../envs/imaging.yaml"
     script:

@@ -19,7 +19,8 @@ rule summary:
         "benchmarks/summary.tsv"
     threads: 1
     resources:
-        mem_mb=lambda wildcards, attempt: 256 * attempt,
+        mem_mb=memory(300),
+        runtime=runtime(0),
     conda:
         "../envs/tables.yaml"
     script:
@@ -45,7 +46,8 @@ rule plot_histogram:
         "benchmarks/plot_histogram/{sample}/{prep}.tsv"
     threads: 1
     resources:
-        mem_mb=lambda wildcards, attempt: 512 * attempt,
+        mem_mb=memory(500),
+        runtime=runtime(0),
     conda:
         "../envs/plots.yaml"
     script:
@@ -72,7 +74,8 @@ rule plot_tiles:
         "benchmarks/plot_tiles/{sample}/{prep}.{method}.tsv"
     threads: 1
     resources:
-        mem_mb=lambda wildcards, attempt: 512 * attempt,
+        mem_mb=memory(500),
+        runtime=runtime(0),
     conda:
         "../envs/plots.yaml"
     script:
@@ -113,7 +116,8 @@ rule plot_methods:
         "benchmarks/plot_methods/{sample}/{prep}.tsv"
     threads: 1
     resources:
-        mem_mb=lambda wildcards, attempt: 1024 * attempt,
+        mem_mb=memory(500),
+        runtime=runtime(0.02, "sample"),
     conda:
         "../envs/plots_images.yaml"
     script:
@@ -144,7 +148,8 @@ rule aggregate:
         "benchmarks/aggregate.tsv"
     threads: 1
     resources:
-        mem_mb=lambda wildcards, attempt: 256 * attempt,
+        mem_mb=memory(300),
+        runtime=runtime(0),
     conda:
         "../envs/tables.yaml"
     script:
@@ -174,7 +179,8 @@ rule select_method:
         "benchmarks/select_method.tsv"
     threads: 1
     resources:
-        mem_mb=lambda wildcards, attempt: 256 * attempt,
+        mem_mb=memory(300),
+        runtime=runtime(0),
     conda:
         "../envs/tables.yaml"
     script:
@@ -198,7 +204,8 @@ rule plot_selection:
         "benchmarks/plot_selection.tsv"
     threads: 1
     resources:
-        mem_mb=lambda wildcards, attempt: 512 * attempt,
+        mem_mb=memory(500),
+        runtime=runtime(0),
     conda:
         "../envs/plots.yaml"
     script:

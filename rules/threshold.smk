@@ -29,7 +29,8 @@ rule threshold:
         "benchmarks/threshold/{sample}/{prep}.{method}.tsv"
     threads: 1
     resources:
-        mem_mb=lambda wildcards, attempt: 512 * attempt,
+        mem_mb=memory(400),
+        runtime=runtime(0.02, "sample"),
     conda:
         "../envs/filters.yaml"
     script:
@@ -66,7 +67,8 @@ rule segment:
         "benchmarks/segment/{sample}/{prep}.{method}/{chunk}.tsv"
     threads: 1
     resources:
-        mem_mb=lambda wildcards, attempt: 512 * attempt,
+        mem_mb=memory(300, 64, halo=LOCAL_HALO, bytes_per_slice_pixel=8 if POSTPROCESS else 0),
+        runtime=runtime(0.5),
     conda:
         "../envs/filters.yaml"
     script:
@@ -90,7 +92,8 @@ rule import_prediction:
         "benchmarks/import_prediction/{sample}/{prep}.{method}/{chunk}.tsv"
     threads: 1
     resources:
-        mem_mb=lambda wildcards, attempt: 512 * attempt,
+        mem_mb=memory(300, 16),
+        runtime=runtime(0.1),
     conda:
         "../envs/imaging.yaml"
     script:
@@ -113,7 +116,8 @@ rule stitch_mask:
         "benchmarks/stitch_mask/{sample}/{prep}.{method}.tsv"
     threads: 1
     resources:
-        mem_mb=lambda wildcards, attempt: 512 * attempt,
+        mem_mb=memory(300, 24),
+        runtime=runtime(0.02, "sample"),
     conda:
         "../envs/imaging.yaml"
     script:

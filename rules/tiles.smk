@@ -14,7 +14,7 @@ checkpoint plan:
         tile_size=config["tiling"]["tile_size"],
         chunk_megapixels=config["tiling"]["chunk_megapixels"],
         # mask clean-up needs whole slices in a job
-        whole_slices=bool(config["postprocess"]["min_object_size"] or config["postprocess"]["max_hole_size"]),
+        whole_slices=POSTPROCESS,
         truth_rule=config["ground_truth"]["foreground"],
         truth_slices=lambda wildcards: SAMPLES[wildcards.sample].get("truth_slices", ""),
         prediction_labels=lambda wildcards: list(predictions_of(wildcards.sample)),
@@ -25,7 +25,8 @@ checkpoint plan:
         "benchmarks/plan/{sample}.tsv"
     threads: 1
     resources:
-        mem_mb=lambda wildcards, attempt: 512 * attempt,
+        mem_mb=lambda wildcards, attempt: 1024 * attempt,
+        runtime=runtime(0.02)  # the plan cannot read its own output,
     conda:
         "../envs/imaging.yaml"
     script:

@@ -26,7 +26,8 @@ rule confusion:
         "benchmarks/confusion/{sample}/{prep}.{method}/{chunk}.tsv"
     threads: 1
     resources:
-        mem_mb=lambda wildcards, attempt: 512 * attempt,
+        mem_mb=memory(300, 48, halo=config["metrics"]["boundary_halo"]),
+        runtime=runtime(0.5),
     conda:
         "../envs/filters.yaml"
     script:
@@ -49,7 +50,8 @@ rule stitch_confusion:
         "benchmarks/stitch_confusion/{sample}/{prep}.{method}.tsv"
     threads: 1
     resources:
-        mem_mb=lambda wildcards, attempt: 512 * attempt,
+        mem_mb=memory(300, 24),
+        runtime=runtime(0.02, "sample"),
     conda:
         "../envs/imaging.yaml"
     script:
@@ -82,7 +84,8 @@ rule metrics:
         "benchmarks/metrics/{sample}/{prep}.{method}.tsv"
     threads: 1
     resources:
-        mem_mb=lambda wildcards, attempt: 256 * attempt,
+        mem_mb=memory(300),
+        runtime=runtime(0),
     conda:
         "../envs/metrics.yaml"
     script:
@@ -122,7 +125,8 @@ rule overlay:
         "benchmarks/overlay/{sample}/{prep}.{method}.tsv"
     threads: 1
     resources:
-        mem_mb=lambda wildcards, attempt: 1024 * attempt,
+        mem_mb=memory(300 + 12 * config["overlay"]["max_pixels"] / 2**20, 16),
+        runtime=runtime(0.05, "sample"),
     conda:
         "../envs/imaging.yaml"
     script:
@@ -147,7 +151,8 @@ rule overlay_tiles:
         "benchmarks/overlay_tiles/{sample}/{prep}.{method}.tsv"
     threads: 1
     resources:
-        mem_mb=lambda wildcards, attempt: 512 * attempt,
+        mem_mb=memory(300, 16),
+        runtime=runtime(0.1, "sample"),
     conda:
         "../envs/imaging.yaml"
     script:
