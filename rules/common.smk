@@ -341,3 +341,31 @@ def final_outputs():
                 targets.append(f"results/confusion/{stem}.ome.tif")
                 targets.append(f"results/plots/{stem}.tiles.png")
     return targets
+
+
+def threshold_inputs(wildcards):
+    inputs = {
+        "plan": f"results/tiles/{wildcards.sample}.json",
+        "histograms": per_chunk("results/chunks/{sample}/{prep}/histograms/{chunk}.npz")(wildcards),
+    }
+    if plan_dtype(wildcards.sample).startswith("float"):  # floats: a second pass bins them
+        inputs["denoised"] = per_chunk("results/chunks/{sample}/{prep}/denoised/{chunk}.tif")(wildcards)
+    return inputs
+
+
+def same_slice_chunks(wildcards):
+    """The chunks holding this chunk's slices: itself, or every band of a split slice (local
+    methods read their halo across band borders)."""
+    plan = Plan.from_dict(manifest_of(wildcards.sample))
+    return plan.same_slices(plan.chunk(wildcards.chunk))
+
+
+def overlay_labels(wildcards):
+    """What an overlay colours: the confusion map, or the mask where there is no ground truth."""
+    if has_truth(wildcards.sample):
+        return "results/confusion/{sample}/{prep}.{method}.ome.tif"
+    return "results/masks/{sample}/{prep}.{method}.ome.tif"
+
+
+def all_metrics(wildcards=None):
+    return [f"results/metrics/{sample}/{prep}.{method}.tsv" for sample in SAMPLES for prep, method in segmentations_of(sample)]

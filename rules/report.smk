@@ -124,10 +124,6 @@ rule plot_methods:
         "../scripts/plot_methods.py"
 
 
-def all_metrics(wildcards=None):
-    return [f"results/metrics/{sample}/{prep}.{method}.tsv" for sample in SAMPLES for prep, method in segmentations_of(sample)]
-
-
 rule aggregate:
     input:
         all_metrics(),

@@ -1,16 +1,6 @@
 # threshold: one global threshold per method from the summed chunk histograms, then masks.
 
 
-def threshold_inputs(wildcards):
-    inputs = {
-        "plan": f"results/tiles/{wildcards.sample}.json",
-        "histograms": per_chunk("results/chunks/{sample}/{prep}/histograms/{chunk}.npz")(wildcards),
-    }
-    if plan_dtype(wildcards.sample).startswith("float"):  # floats: a second pass bins them
-        inputs["denoised"] = per_chunk("results/chunks/{sample}/{prep}/denoised/{chunk}.tif")(wildcards)
-    return inputs
-
-
 rule threshold:
     wildcard_constraints:
         prep=re.escape(PREP),
@@ -35,13 +25,6 @@ rule threshold:
         "../envs/filters.yaml"
     script:
         "../scripts/threshold.py"
-
-
-def same_slice_chunks(wildcards):
-    """The chunks holding this chunk's slices: itself, or every band of a split slice (local
-    methods read their halo across band borders)."""
-    plan = Plan.from_dict(manifest_of(wildcards.sample))
-    return plan.same_slices(plan.chunk(wildcards.chunk))
 
 
 rule segment:

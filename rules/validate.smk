@@ -92,13 +92,6 @@ rule metrics:
         "../scripts/metrics.py"
 
 
-def overlay_labels(wildcards):
-    """What an overlay colours: the confusion map, or the mask where there is no ground truth."""
-    if has_truth(wildcards.sample):
-        return "results/confusion/{sample}/{prep}.{method}.ome.tif"
-    return "results/masks/{sample}/{prep}.{method}.ome.tif"
-
-
 rule overlay:
     input:
         plan="results/tiles/{sample}.json",
