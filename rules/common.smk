@@ -344,6 +344,8 @@ def final_outputs():
 
 
 def threshold_inputs(wildcards):
+    """The chunks' histograms; for float images also the denoised chunks (binned in a second pass
+    over the range the histograms' first pass found)."""
     inputs = {
         "plan": f"results/tiles/{wildcards.sample}.json",
         "histograms": per_chunk("results/chunks/{sample}/{prep}/histograms/{chunk}.npz")(wildcards),
@@ -368,4 +370,5 @@ def overlay_labels(wildcards):
 
 
 def all_metrics(wildcards=None):
+    """Every metrics table of the run."""
     return [f"results/metrics/{sample}/{prep}.{method}.tsv" for sample in SAMPLES for prep, method in segmentations_of(sample)]

@@ -3,10 +3,13 @@ manual and percentile thresholds, and a method that finds no threshold."""
 
 import json
 
+import skimage.filters
+
 import cv2
 import numpy as np
 import pytest
 import scipy.ndimage as ndi
+import skimage.filters
 import tifffile
 
 from segval.histograms import tile_histogram
@@ -90,3 +93,25 @@ def test_bad_local_parameters_fail_before_anything_runs(tmp_path):
     output = result.stdout + result.stderr
     assert result.returncode != 0
     assert "window_size" in output and "odd" in output and "Fix:" in output
+
+
+@pytest.mark.parametrize("dtype", ["uint16", "float32"])
+def test_16_bit_and_float_images_threshold_like_scikit_image(tmp_path, dtype):
+    image, truth = make_phantom((320, 384), seed=8, dtype="uint16")
+    if dtype == "float32":
+        image = (image / np.float32(65535)).astype(np.float32)
+    tifffile.imwrite(tmp_path / "image.tif", image, photometric="minisblack")
+    cv2.imwrite(str(tmp_path / "truth.png"), truth.astype(np.uint8) * 255)
+    sheet = write_sheet(tmp_path / "s.tsv", [{"sample": "d", "image": tmp_path / "image.tif", "ground_truth": tmp_path / "truth.png"}])
+    methods = ["otsu", "yen", "triangle"]
+    config = {"samples": str(sheet), "invert": True, "median_size": 3, "methods": methods,
+              "metrics": {"boundary": False}, "tiling": {"tile_size": 64, "chunk_megapixels": 0.05}}
+    run_snakemake(tmp_path / "run", config)
+    inverted = np.invert(image) if dtype == "uint16" else -image
+    filtered = ndi.median_filter(inverted, size=3, mode="reflect")
+    rows = {r["method"]: r for r in read_tsv(tmp_path / "run/results/summary.tsv") if r["sample"] == "d"}
+    for method in methods:
+        expected = getattr(skimage.filters, f"threshold_{method}")(filtered)
+        assert rows[method]["threshold"] == expected, method
+        mask = read_tiff(tmp_path / f"run/results/masks/d/median3.{method}.ome.tif")
+        np.testing.assert_array_equal(mask != 0, filtered > expected)
