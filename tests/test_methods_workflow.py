@@ -3,8 +3,6 @@ manual and percentile thresholds, and a method that finds no threshold."""
 
 import json
 
-import skimage.filters
-
 import cv2
 import numpy as np
 import pytest
