@@ -81,12 +81,21 @@ def block_mean(image, factor):
     integer = np.issubdtype(image.dtype, np.integer)
     # Integer sums are exact and several times faster than float ones.
     sums = _combine(image, factor, np.add, 0, _sum_dtype if integer else lambda *_: np.float64)
-    rows = np.minimum(factor, height - np.arange(0, height, factor))
-    cols = np.minimum(factor, width - np.arange(0, width, factor))
-    counts = np.outer(rows, cols)
+    area = factor * factor
     if integer:
-        return ((sums + counts // 2) // counts).astype(image.dtype)
-    return (sums / counts).astype(image.dtype)
+        means = (sums + area // 2) // area  # full blocks: one scalar divisor
+    else:
+        means = sums / area
+    last_rows, last_cols = height % factor, width % factor
+    if last_rows or last_cols:  # partial blocks at the bottom and right edges hold fewer pixels
+        rows = np.full(sums.shape[0], factor)
+        cols = np.full(sums.shape[1], factor)
+        rows[-1] = last_rows or factor
+        cols[-1] = last_cols or factor
+        for index, counts in (((slice(-1, None), slice(None)), rows[-1] * cols[None, :]),
+                              ((slice(None), slice(-1, None)), rows[:, None] * cols[-1])):
+            means[index] = (sums[index] + counts // 2) // counts if integer else sums[index] / counts
+    return means.astype(image.dtype)
 
 
 def block_max(image, factor):
