@@ -244,16 +244,18 @@ def memory(base_mb, bytes_per_tile_pixel=0, halo=0, bytes_per_slice_pixel=0):
 
 
 def runtime(seconds_per_megapixel, scope="chunk"):
-    """A rule's `runtime` in minutes for cluster schedulers: at least 10, else three times the
-    pixels of a chunk (or of the whole sample, for per-sample steps) at the given cost, measured
-    with a margin in bench/bench_workflow.py; scaled up on each retry."""
+    """A rule's `runtime` in minutes for cluster schedulers: 30 s of start-up plus the pixels of a
+    chunk (or of the whole sample, for per-sample steps) at the given cost (measured in
+    bench/bench_workflow.py), times 3 for slower nodes, at least a minute; doubled on each retry.
+    Kept tight because a group job asks for the sum of its members' runtimes."""
 
     def minutes(wildcards, attempt):
         megapixels = config["tiling"]["chunk_megapixels"]
         if scope == "sample" and "sample" in wildcards.keys():
             shape = planned_shape(wildcards.sample)
             megapixels = math.prod(shape) / 1e6 if shape else 20 * megapixels
-        return int(max(10, math.ceil(3 * seconds_per_megapixel * megapixels / 60)) * attempt)
+        seconds = 3 * (30 + seconds_per_megapixel * megapixels)
+        return int(max(1, math.ceil(seconds / 60)) * attempt)
 
     return minutes
 

@@ -23,7 +23,7 @@ rule denoise:
     threads: 1
     resources:
         mem_mb=memory(300, 32, halo=chain_halo(CHAIN)),
-        runtime=runtime(0.5),
+        runtime=runtime(0.05),
     conda:
         "../envs/filters.yaml"
     script:

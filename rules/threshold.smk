@@ -51,7 +51,7 @@ rule segment:
     threads: 1
     resources:
         mem_mb=memory(300, 64, halo=LOCAL_HALO, bytes_per_slice_pixel=8 if POSTPROCESS else 0),
-        runtime=runtime(0.5),
+        runtime=runtime(0.05),
     conda:
         "../envs/filters.yaml"
     script:

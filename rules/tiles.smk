@@ -26,7 +26,7 @@ checkpoint plan:
     threads: 1
     resources:
         mem_mb=lambda wildcards, attempt: 1024 * attempt,
-        runtime=runtime(0.02)  # the plan cannot read its own output,
+        runtime=runtime(0.02),  # chunk-sized: the plan cannot read its own output
     conda:
         "../envs/imaging.yaml"
     script:

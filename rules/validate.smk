@@ -27,7 +27,7 @@ rule confusion:
     threads: 1
     resources:
         mem_mb=memory(300, 48, halo=config["metrics"]["boundary_halo"]),
-        runtime=runtime(0.5),
+        runtime=runtime(0.4 if config["metrics"]["boundary"] else 0.05),
     conda:
         "../envs/filters.yaml"
     script:
