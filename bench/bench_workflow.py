@@ -32,6 +32,7 @@ from segval.phantom import make_phantom  # noqa: E402
 
 HEIGHT, WIDTH = 8026, 17480
 TRACED_EVERY = 5  # ground truth on every fifth slice, as expert tracing is expensive
+DENOISED = True  # --no-denoised: the setting for huge volumes (no stitched copy of the denoised image)
 
 
 def make_stack(folder, slices):
@@ -56,7 +57,8 @@ def make_stack(folder, slices):
 
 
 def run(workdir, sheet, traced, cores):
-    config = {"samples": str(sheet), "invert": True, "median_size": 3, "methods": ["otsu"], "metrics": {"boundary": False}}
+    config = {"samples": str(sheet), "invert": True, "median_size": 3, "methods": ["otsu"], "metrics": {"boundary": False},
+              "outputs": {"denoised": DENOISED}}
     workdir.mkdir(parents=True, exist_ok=True)
     (workdir / "config.yaml").write_text(yaml.safe_dump(config))
     command = [sys.executable, "-m", "snakemake", "--snakefile", str(REPO / "Snakefile"), "--directory", str(workdir),
@@ -105,7 +107,10 @@ def main():
     parser.add_argument("--slices", type=int, default=16)
     parser.add_argument("--cores", type=int, default=2)
     parser.add_argument("--keep", type=Path, help="work in this folder and keep it")
+    parser.add_argument("--no-denoised", action="store_true", help="outputs.denoised: false")
     args = parser.parse_args()
+    global DENOISED
+    DENOISED = not args.no_denoised
     out = []
     with tempfile.TemporaryDirectory() as scratch:
         root = args.keep or Path(scratch)

@@ -333,7 +333,8 @@ def final_outputs():
     for sample in SAMPLES:
         targets.append(f"results/plots/{sample}/{PREP}.histogram.png")
         targets.append(f"results/plots/{sample}/{PREP}.methods.png")
-        targets.append(f"results/denoised/{sample}/{PREP}.ome.tif")
+        if config["outputs"]["denoised"]:
+            targets.append(f"results/denoised/{sample}/{PREP}.ome.tif")
         for prep, method in segmentations_of(sample):
             stem = f"{sample}/{prep}.{method}"
             targets += [f"results/masks/{stem}.ome.tif", f"results/overlays/{stem}.png"]
