@@ -15,8 +15,8 @@ $(BIN)/snakemake: requirements.txt
 install: $(BIN)/snakemake
 
 demo: install  ## generate the phantoms, run every step, and build report.html
-	$(BIN)/snakemake --profile profiles/default --cores $(CORES)
-	$(BIN)/snakemake --profile profiles/default --cores $(CORES) --report report.html
+	$(BIN)/snakemake --cores $(CORES)
+	$(BIN)/snakemake --cores $(CORES) --report report.html
 	@echo "Done: results/summary.tsv, results/overlays/, and report.html"
 
 test: install  ## the whole suite, workflow runs included

@@ -27,6 +27,7 @@ localrules:
     summary,
     aggregate,
     select_method,
+    plot_selection,
 
 
 rule all:

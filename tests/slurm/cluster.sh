@@ -12,7 +12,7 @@
 # munge socket and key) into one state directory:
 #   SEGVAL_SLURM_DIR   state dir                         (default /tmp/segval-slurm)
 #   SEGVAL_SLURM_NODE  node name (slurmd -N)             (default segval-node)
-#   SEGVAL_SLURM_CPUS  CPUs the node advertises          (default 8, see slurm.conf below)
+#   SEGVAL_SLURM_CPUS  CPUs the node advertises          (default: 8, or nproc if more; see slurm.conf below)
 #   SEGVAL_SLURM_MEM   RealMemory of the node, MB        (default 75% of MemTotal, max 16000)
 #   SEGVAL_SLURM_CTLD_PORT / SEGVAL_SLURM_SLURMD_PORT    (default 6817 / 6818)
 #   SEGVAL_SLURM_WAIT  seconds `start` waits for a working `srun` (default 60)
@@ -28,7 +28,10 @@ set -euo pipefail
 
 STATE_DIR=${SEGVAL_SLURM_DIR:-/tmp/segval-slurm}
 NODE=${SEGVAL_SLURM_NODE:-segval-node}
-CPUS=${SEGVAL_SLURM_CPUS:-8}
+# At least 8, and never fewer than the machine has: a job asking for all of a bigger CI runner's
+# cores must not stay PENDING forever.
+NPROC=$(nproc 2>/dev/null || echo 1)
+CPUS=${SEGVAL_SLURM_CPUS:-$(( NPROC > 8 ? NPROC : 8 ))}
 CTLD_PORT=${SEGVAL_SLURM_CTLD_PORT:-6817}
 SLURMD_PORT=${SEGVAL_SLURM_SLURMD_PORT:-6818}
 WAIT_S=${SEGVAL_SLURM_WAIT:-60}
