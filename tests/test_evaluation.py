@@ -1,0 +1,60 @@
+"""Method selection on a constructed dataset whose right answers are worked out by hand (F1 = 2TP / (2TP + FP + FN))."""
+
+import math
+
+import pytest
+
+from segval.evaluation import select
+
+
+def counts(tp, fp, fn, tn=800):
+    return {"tp": tp, "fp": fp, "fn": fn, "tn": tn}
+
+
+# "steady" is good everywhere (F1 160/180 on each image); "lucky" is perfect on i1 and i2 but fails on i3.
+STEADY = {image: counts(80, 10, 10) for image in ("i1", "i2", "i3")}
+LUCKY = {"i1": counts(100, 0, 0), "i2": counts(100, 0, 0), "i3": counts(20, 80, 80)}
+TABLE = {"lucky": LUCKY, "steady": STEADY}
+
+
+def test_ranking_by_pooled_score_from_summed_counts():
+    result = select(TABLE, metric="f1", resamples=200)
+    assert [row["method"] for row in result["ranking"]] == ["steady", "lucky"]
+    assert [row["rank"] for row in result["ranking"]] == [1, 2]
+    steady, lucky = result["ranking"]
+    assert steady["pooled"] == pytest.approx(480 / 540, abs=1e-15)
+    # Pooled over the summed counts (220, 80, 80), not the mean of per-image F1s (1, 1, 0.2).
+    assert lucky["pooled"] == pytest.approx(440 / 600, abs=1e-15)
+    assert lucky["mean"] == pytest.approx((1 + 1 + 0.2) / 3, abs=1e-15)
+    for row in result["ranking"]:
+        assert row["pooled_low"] <= row["pooled"] <= row["pooled_high"]
+    assert result["winner"] == "steady" and result["in_sample"] == steady["pooled"]
+
+
+def test_leave_one_image_out_is_lower_than_in_sample_when_choices_change():
+    result = select(TABLE, metric="f1", resamples=200)
+    assert result["scheme"] == "leave-one-image-out"
+    # Without i3 "lucky" wins (F1 1 on i1 and i2) and is then scored on i3; otherwise "steady" wins.
+    assert result["choices"] == {"i1": "steady", "i2": "steady", "i3": "lucky"}
+    # Held-out counts: steady on i1 and i2, lucky on i3 -> TP 180, FP 100, FN 100.
+    assert result["out_of_sample"] == pytest.approx(360 / 560, abs=1e-15)
+    assert result["out_of_sample"] < result["in_sample"]
+
+
+def test_train_test_split_chooses_on_train_and_scores_on_test():
+    result = select(TABLE, metric="f1", split={"i1": "train", "i2": "train", "i3": "test"}, resamples=200)
+    assert result["scheme"] == "train/test"
+    assert result["choices"] == {"test": "lucky"}
+    assert result["out_of_sample"] == pytest.approx(40 / 200, abs=1e-15)
+    assert result["winner"] == "steady"  # the ranking itself still uses every image
+
+
+def test_one_image_has_no_out_of_sample_estimate():
+    result = select({method: {"i1": rows["i1"]} for method, rows in TABLE.items()}, metric="f1", resamples=200)
+    assert result["scheme"] == "none" and result["choices"] == {}
+    assert math.isnan(result["out_of_sample"])
+    assert result["winner"] in TABLE
+
+
+def test_selection_is_reproducible():
+    assert select(TABLE, metric="mcc", resamples=300, seed=3) == select(TABLE, metric="mcc", resamples=300, seed=3)
