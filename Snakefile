@@ -6,7 +6,12 @@ from snakemake.utils import min_version
 min_version("9.0")
 
 
-configfile: os.path.join(workflow.basedir, "config", "config.yaml")
+# config/config.yaml runs the demo. A user's --configfile replaces it rather than being merged into
+# it, so that options left out of the user's file take the schema's documented defaults (not the
+# demo's `invert: true`).
+if not workflow.overwrite_configfiles:
+
+    configfile: os.path.join(workflow.basedir, "config", "config.yaml")
 
 
 report: "resources/report/workflow.rst"

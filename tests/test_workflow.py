@@ -182,3 +182,37 @@ def test_tiny_tiles_and_chunks_give_identical_results(dataset, demo_run, tmp_pat
         )
     whole = {k: v for k, v in summary_rows(workdir).items()}
     assert summary_rows(tmp_path) == whole
+
+
+def test_user_options_channel_default_polarity_and_overlay_colours(tmp_path):
+    """A user's config file replaces the demo's (options left out take the schema's defaults: no
+    invert), `channel` picks the channel of a colour image, and the overlay and its legend in the
+    report use the configured colours and alpha."""
+    image, truth = make_phantom((256, 320), seed=5)
+    bright_vessels = 255 - image  # invert: false (the default) is right for these
+    noise = np.random.default_rng(0).integers(0, 256, image.shape, dtype=np.uint8)
+    rgb = np.dstack([noise, bright_vessels, noise[::-1]])
+    cv2.imwrite(str(tmp_path / "rgb.png"), rgb[:, :, ::-1])  # OpenCV writes BGR
+    cv2.imwrite(str(tmp_path / "truth.png"), truth.astype(np.uint8) * 255)
+    sheet = write_sheet(tmp_path / "s.tsv", [{"sample": "rgb", "image": tmp_path / "rgb.png", "ground_truth": tmp_path / "truth.png"}])
+    colours = {"tp": [10, 20, 30], "fp": [40, 50, 60], "fn": [70, 80, 90], "tn": [5, 5, 5]}
+    config = {"samples": str(sheet), "channel": 1, "methods": ["otsu"], "overlay": {"alpha": 0.0, "colours": colours}}
+    workdir = tmp_path / "run"
+    run_snakemake(workdir, config)
+
+    filtered = ndi.median_filter(bright_vessels, 3)
+    expected = filtered > skimage.filters.threshold_otsu(filtered)
+    mask = read_tiff(workdir / "results/masks/rgb/median3.otsu.ome.tif")
+    np.testing.assert_array_equal(mask != 0, expected)
+    assert summary_rows(workdir)[("rgb", "otsu")]["f1"] > 0.8
+
+    codes = read_tiff(workdir / "results/confusion/rgb/median3.otsu.ome.tif")
+    overlay = cv2.imread(str(workdir / "results/overlays/rgb/median3.otsu.png"))[:, :, ::-1]
+    for code, name in ((0, "tn"), (1, "fp"), (2, "fn"), (3, "tp")):
+        assert (codes == code).any()
+        assert (overlay[codes == code] == colours[name]).all(), name
+
+    report = workdir / "report.html"
+    run_snakemake(workdir, config, "--report", str(report))
+    html = report.read_text(errors="replace")
+    assert "RGB (10, 20, 30)" in html and "true positive" in html
