@@ -21,7 +21,7 @@ def main(smk):
     grouped = images_by_method(row for path in smk.input.metrics for row in read_tsv(path))
     per_method = {f"{prep}.{method}": {r["sample"]: r[metric] for r in rows} for (prep, method), rows in grouped.items()}
     methods = [row["method"] for row in selection["ranking"]]
-    images = list(next(iter(per_method.values()))) if per_method else []
+    images = selection["images"]
     values = np.array([[per_method[m].get(i, np.nan) for i in images] for m in methods], dtype=float)
     fig, ax = plt.subplots(figsize=(2 + 0.9 * max(len(images), 1), 1.5 + 0.4 * max(len(methods), 1)), layout="constrained")
     image = ax.imshow(values, cmap="viridis", vmin=-1 if metric in ("mcc", "kappa") else 0, vmax=1, aspect="auto")

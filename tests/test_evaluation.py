@@ -58,3 +58,29 @@ def test_one_image_has_no_out_of_sample_estimate():
 
 def test_selection_is_reproducible():
     assert select(TABLE, metric="mcc", resamples=300, seed=3) == select(TABLE, metric="mcc", resamples=300, seed=3)
+
+
+def test_methods_lacking_images_are_left_out_not_compared_on_fewer_images():
+    # A segmenter's masks given for i3 only: it cannot be ranked against methods scored on all three.
+    table = {**TABLE, "given.unet": {"i3": counts(90, 0, 0)}}
+    result = select(table, metric="f1", resamples=200)
+    assert [row["method"] for row in result["ranking"]] == ["steady", "lucky"]
+    assert result["left_out"] == {"given.unet": ["i1", "i2"]}
+    assert result["images"] == ["i1", "i2", "i3"]
+    assert result["choices"] == {"i1": "steady", "i2": "steady", "i3": "lucky"}
+
+
+def test_without_a_complete_method_all_are_ranked_on_their_shared_images():
+    table = {"unet": {"i1": counts(50, 50, 0), "i2": counts(90, 10, 0)}, "expert2": {"i2": counts(100, 0, 0), "i3": counts(1, 1, 1)}}
+    result = select(table, metric="f1", resamples=200)
+    assert result["images"] == ["i2"] and result["left_out"] == {}
+    assert [row["method"] for row in result["ranking"]] == ["expert2", "unet"]
+    assert [row["images"] for row in result["ranking"]] == [1, 1]
+    assert result["scheme"] == "none"
+
+
+def test_failed_thresholds_are_counted_in_the_ranking():
+    failed = {**counts(0, 0, 100), "status": "threshold_not_found"}
+    result = select({"ij_minimum": {"i1": failed, "i2": counts(50, 0, 50)}, "otsu": {"i1": counts(90, 0, 10), "i2": counts(90, 0, 10)}},
+                    metric="f1", resamples=200)
+    assert {row["method"]: row["not_found"] for row in result["ranking"]} == {"otsu": 0, "ij_minimum": 1}

@@ -98,6 +98,27 @@ def test_masks_from_other_segmenters_are_validated_like_methods(dataset):
     assert summary[("ALL", "given", "expert2")]["precision"] == 1.0
 
 
+def test_masks_of_another_segmenter_for_some_samples_only(tmp_path):
+    """The README's own sheet gives `prediction_unet` for one image only: it is validated there, and
+    the selection ranks the methods scored on every image, naming the one left out."""
+    rows = []
+    for index in range(2):
+        image, truth = make_phantom((192, 192), seed=60 + index)
+        rows.append(write_case(tmp_path, f"p{index}", image, truth, prediction_unet=""))
+    cv2.imwrite(str(tmp_path / "unet.png"), truth.astype(np.uint8) * 255)
+    rows[1]["prediction_unet"] = tmp_path / "unet.png"
+    config = {"samples": str(write_sheet(tmp_path / "s.tsv", rows)), "invert": True, "methods": ["otsu", "li"],
+              "metrics": {"boundary": False}}
+    run_snakemake(tmp_path / "run", config)
+    summary = {(r["sample"], r["method"]): r for r in read_tsv(tmp_path / "run/results/summary.tsv")}
+    assert summary[("p1", "unet")]["f1"] == 1.0 and ("p0", "unet") not in summary
+    selection = json.loads((tmp_path / "run/results/selection.json").read_text())
+    assert {row["method"] for row in selection["ranking"]} == {"median3.otsu", "median3.li"}
+    assert selection["left_out"] == {"given.unet": ["p0"]}
+    assert selection["scheme"] == "leave-one-image-out"
+    assert (tmp_path / "run/results/plots/selection.png").exists()
+
+
 def test_boundary_metrics_equal_the_whole_image_computation(dataset):
     workdir, truths, _ = dataset
     image, truth, roi = truths["eye1"]

@@ -153,14 +153,38 @@ def best_method(table, images, metric, policy="article"):
     return best
 
 
+def comparable(table):
+    """The methods to rank, the images to rank them on, and the methods left out for lack of images.
+
+    Examples
+    --------
+    >>> c = {"tp": 1, "fp": 0, "fn": 0, "tn": 1}
+    >>> comparable({"otsu": {"a": c, "b": c}, "unet": {"b": c}})
+    (['otsu'], ['a', 'b'], {'unet': ['a']})
+    >>> comparable({"unet": {"a": c, "b": c}, "expert2": {"b": c, "c": c}})
+    (['unet', 'expert2'], ['b'], {})
+    """
+    everything = list(dict.fromkeys(image for images in table.values() for image in images))
+    complete = [method for method in table if len(table[method]) == len(everything)]
+    if complete:
+        left_out = {method: [i for i in everything if i not in table[method]] for method in table if method not in complete}
+        return complete, everything, left_out
+    shared = [image for image in everything if all(image in images for images in table.values())]
+    return list(table), shared, {}
+
+
 def select(table, metric="mcc", policy="article", split=None, resamples=2000, seed=0):
     """Rank methods by their pooled score and estimate the chosen method's score out of sample.
 
     Parameters
     ----------
     table : dict
-        ``{method: {image: {"tp", "fp", "fn", "tn"}}}``: the counts of every method on every image
-        (methods in a fixed order; the same images for every method).
+        ``{method: {image: {"tp", "fp", "fn", "tn"}}}``: the counts of every method on its images
+        (methods in a fixed order).  Methods are compared on the same images: those that lack some
+        image (e.g. a segmenter's masks given for a few samples only) are left out of the ranking
+        and listed in ``left_out``; only if no method has every image are all ranked on the images
+        they share.  A row with ``status`` ``threshold_not_found`` counts as given (its all-background
+        mask is scored) and is counted in the ranking's ``not_found``.
     metric : str
         Score to rank by (a count-based score; higher is better).
     policy : str
@@ -172,24 +196,27 @@ def select(table, metric="mcc", policy="article", split=None, resamples=2000, se
     Returns
     -------
     dict
-        ``ranking`` (list of ``{method, rank, pooled, pooled_low, pooled_high, mean}``), ``winner``,
+        ``ranking`` (list of ``{method, rank, pooled, pooled_low, pooled_high, mean, images,
+        not_found}``), ``images`` (those ranked on), ``left_out`` (``{method: [missing images]}``), ``winner``,
         ``in_sample`` (the winner's pooled score on all images), ``out_of_sample`` (the score of the
         choices on images they were not made on), ``scheme`` (``"train/test"``,
         ``"leave-one-image-out"`` or ``"none"``: a single image), and ``choices``
         (the method chosen per held-out image or for the test set).
     """
-    methods = list(table)
-    images = list(next(iter(table.values()))) if table else []
+    methods, images, left_out = comparable(table)
+    table = {method: table[method] for method in methods} if images else {}
     ranking = []
-    for method in methods:
-        summary = summarise([table[method][image] for image in images], metric, policy, resamples, seed)
-        ranking.append({"method": method, **{k: summary[k] for k in ("pooled", "pooled_low", "pooled_high", "mean")}})
+    for method in table:
+        rows = [table[method][image] for image in images]
+        summary = summarise(rows, metric, policy, resamples, seed)
+        ranking.append({"method": method, **{k: summary[k] for k in ("pooled", "pooled_low", "pooled_high", "mean")},
+                        "images": len(rows), "not_found": sum(row.get("status") == "threshold_not_found" for row in rows)})
     ranking.sort(key=lambda row: -row["pooled"] if np.isfinite(row["pooled"]) else math.inf)
     for rank, row in enumerate(ranking, start=1):
         row["rank"] = rank
     winner = ranking[0]["method"] if ranking else None
-    result = {"metric": metric, "policy": policy, "ranking": ranking, "winner": winner,
-              "in_sample": ranking[0]["pooled"] if ranking else math.nan}
+    result = {"metric": metric, "policy": policy, "ranking": ranking, "images": images, "left_out": left_out,
+              "winner": winner, "in_sample": ranking[0]["pooled"] if ranking else math.nan}
     test = [image for image in images if (split or {}).get(image) == "test"]
     if test:
         train = [image for image in images if image not in test]
