@@ -52,6 +52,9 @@ def validate_or_explain(data, schema_name, what):
 
 
 validate_or_explain(config, "config.schema.yaml", "config")
+for _masks in ("ground_truth", "prediction"):  # `{value: N}` is the same rule as `N`
+    if isinstance(config[_masks]["foreground"], dict):
+        config[_masks]["foreground"] = config[_masks]["foreground"]["value"]
 
 
 def _check_methods(methods):

@@ -57,7 +57,8 @@ def check_mask(path, image, rule, band_rows, what, slices="all"):
             for y0 in range(0, height, band_rows):  # by bands: memory ~ band, not slice
                 band = reader.read(z, y0, min(y0 + band_rows, height), 0, width)
                 values.update(distinct_values(band).tolist())
-                check_binary(sorted(values), rule, path, what)
+                check_binary(sorted(values), rule, path, what, complete=False)  # fail early
+    check_binary(sorted(values), rule, path, what)
     return info, mapped
 
 

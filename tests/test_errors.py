@@ -54,6 +54,13 @@ def test_ground_truth_that_is_not_binary(files):
     assert "Traceback" not in output
 
 
+def test_ground_truth_without_the_foreground_value(files):
+    # A 0/255 mask with `foreground: {value: 1}` would be all background: say so instead.
+    output = fails(files, {"samples": sheet(files), "ground_truth": {"foreground": {"value": 1}}},
+                   "truth.png", "holds values 0, 255, not the foreground value 1", "Fix: set ground_truth.foreground")
+    assert "Traceback" not in output
+
+
 def test_a_file_in_the_sheet_that_does_not_exist_is_caught_when_the_dag_is_built(files):
     fails(files, {"samples": sheet(files, image=files / "missing.tif")},
           "samples.tsv", "missing.tif", "does not exist", "Fix:", dry_run=True)

@@ -110,11 +110,35 @@ def test_check_binary_accepts_masks():
         [0],
         [255],
         [False, True],
-        [3, 7],
         np.array([0, 255, 255, 0], np.uint8),
     ):
         for rule in ("nonzero", "invert"):
             check_binary(values, rule, "truth.png")  # no error
+    check_binary([0, 7], 7, "truth.png")
+    check_binary([0], 7, "truth.png")  # an image without the class: empty, but legitimate
+    check_binary([0, 3, 5], 7, "classes.png")  # a multi-class mask may lack the class
+    check_binary(list(range(40)), "labels", "labels.tif")
+
+
+@pytest.mark.parametrize("rule, values, expected", [
+    ("nonzero", [200, 255], "no 0: under foreground rule 'nonzero' every pixel would be foreground"),
+    ("invert", [3, 7], "no 0: under foreground rule 'invert' every pixel would be background"),
+    (1, [0, 255], "not the foreground value 1: every pixel would be background"),
+])
+def test_check_binary_rejects_masks_that_would_be_all_one_class(rule, values, expected):
+    with pytest.raises(SegvalError) as error:
+        check_binary(values, rule, "truth.png")
+    message = str(error.value)
+    assert message.startswith("truth.png: ") and expected in message
+    assert "Fix: set ground_truth.foreground in the config" in message
+    with pytest.raises(SegvalError, match="prediction.foreground"):
+        check_binary(values, rule, "unet.png", what="prediction 'unet'")
+
+
+def test_check_binary_while_reading_only_fails_on_what_more_values_cannot_undo():
+    check_binary([0, 255], 1, "truth.png", complete=False)  # value 1 may come in a later band
+    with pytest.raises(SegvalError):
+        check_binary([0, 17, 255], "nonzero", "truth.png", complete=False)
 
 
 def test_check_binary_names_the_file_and_the_values():

@@ -201,6 +201,7 @@ CONVENTIONS = {
     "inverted": ("invert", lambda t, p: cv2.imwrite(str(p.with_suffix(".png")), (~t).astype(np.uint8) * 255), ".png"),
     "labels": ("labels", lambda t, p: tifffile.imwrite(p.with_suffix(".tif"), (ndi.label(t)[0] % 250).astype(np.uint8) * t), ".tif"),
     "value_7": (7, lambda t, p: cv2.imwrite(str(p.with_suffix(".png")), np.where(t, 7, 3).astype(np.uint8)), ".png"),
+    "value_7_mapping": ({"value": 7}, lambda t, p: cv2.imwrite(str(p.with_suffix(".png")), np.where(t, 7, 0).astype(np.uint8)), ".png"),
 }
 
 

@@ -57,31 +57,62 @@ def distinct_values(array, limit=_MAX_VALUES_SHOWN + 1):
     return np.unique(array)[:limit]
 
 
-def check_binary(values, rule, path, what="ground truth"):
-    """Raise a :class:`SegvalError` if a mask with these distinct ``values`` is not binary.
+def check_binary(values, rule, path, what="ground truth", complete=True):
+    """Raise a :class:`SegvalError` if a mask with these distinct ``values`` is not binary under ``rule``.
+
+    Under ``"nonzero"`` and ``"invert"`` a mask holds at most two values, and two values must include
+    0 (a 200/255 mask would otherwise be all foreground, or all background).  Under an integer rule
+    ``N``, a two-valued mask without ``N`` is an error too (e.g. a 0/255 mask with ``N = 1``).
 
     Parameters
     ----------
     values : array_like
-        Distinct values found in the ground truth (e.g. from :func:`distinct_values`).
+        Distinct values found in the mask (e.g. from :func:`distinct_values`).
     rule : str or int
         The foreground rule.
     path : str
         The mask file, for the message.
     what : str
         What the mask is ("ground truth", "ROI", ...), for the message.
+    complete : bool
+        Whether ``values`` are all the mask's values (False while a mask is still being read: only
+        the checks that more values cannot undo are made).
+
+    Examples
+    --------
+    >>> check_binary([0, 255], "nonzero", "truth.png")
+    >>> check_binary([200, 255], "nonzero", "truth.png")
+    Traceback (most recent call last):
+    ...
+    segval.errors.SegvalError: truth.png: ground truth holds values 200, 255 and no 0: under foreground rule 'nonzero' every pixel would be foreground
+    Fix: set ground_truth.foreground in the config to the foreground value (e.g. 255)
     """
     values = np.unique(np.asarray(values))
-    if rule in ("labels",) or (isinstance(rule, (int, np.integer)) and not isinstance(rule, bool)):
+    key = "prediction.foreground" if what.startswith("prediction") else "ground_truth.foreground"
+    shown = ", ".join(str(v) for v in values[:_MAX_VALUES_SHOWN]) + (" ..." if len(values) > _MAX_VALUES_SHOWN else "")
+    if rule == "labels":
+        return
+    if isinstance(rule, (int, np.integer)) and not isinstance(rule, bool):
+        if complete and len(values) == 2 and rule not in values:
+            raise SegvalError(
+                f"{what} holds values {shown}, not the foreground value {rule}: every pixel would be background",
+                path,
+                f"set {key} in the config to the mask's foreground value (e.g. {values[-1]})",
+            )
         return
     if len(values) > 2:
-        shown = ", ".join(str(v) for v in values[:_MAX_VALUES_SHOWN])
-        more = " ..." if len(values) > _MAX_VALUES_SHOWN else ""
         raise SegvalError(
-            f"{what} is not binary under foreground rule {rule!r}: it holds values {shown}{more}",
+            f"{what} is not binary under foreground rule {rule!r}: it holds values {shown}",
             path,
-            "give a mask with two values (e.g. 0/255), or set ground_truth.foreground in the config to "
+            f"give a mask with two values (e.g. 0/255), or set {key} in the config to "
             "'labels' for a label image or to the foreground value N of a multi-class mask",
+        )
+    if len(values) == 2 and values[0] != 0:
+        everything = "foreground" if rule == "nonzero" else "background"
+        raise SegvalError(
+            f"{what} holds values {shown} and no 0: under foreground rule {rule!r} every pixel would be {everything}",
+            path,
+            "give a mask whose outside is 0" if what == "ROI" else f"set {key} in the config to the foreground value (e.g. {values[-1]})",
         )
 
 
