@@ -101,7 +101,7 @@ def main(smk):
                     "choose another threshold method for this image (or add others to `methods`)",
                 ) from None
             log.warning("sample %s: %s", smk.wildcards.sample, error)
-            entry.update(threshold=None, status="not_found", message=str(error))
+            entry.update(threshold=None, status="threshold_not_found", message=str(error))
         entries.append(entry)
     result = {"method": method, "scope": scope, "dtype": hist["dtype"], "thresholds": entries}
     if float_histogram_used:  # float data has no full-resolution histogram: keep the bins used

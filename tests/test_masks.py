@@ -205,7 +205,7 @@ def test_threshold_table_lookup_by_scope():
                     "row": r,
                     "col": c,
                     "threshold": None if (r, c) == (1, 1) else float(10 * r + c),
-                    "status": "not_found" if (r, c) == (1, 1) else "ok",
+                    "status": "threshold_not_found" if (r, c) == (1, 1) else "ok",
                 }
                 for r in range(2)
                 for c in range(2)
@@ -213,6 +213,6 @@ def test_threshold_table_lookup_by_scope():
         }
     )
     assert per_tile.threshold(0, 1, 0) == 10.0 and per_tile.threshold(0, 0, 1) == 1.0
-    assert per_tile.threshold(0, 1, 1) is None and per_tile.entry(0, 1, 1)["status"] == "not_found"
+    assert per_tile.threshold(0, 1, 1) is None and per_tile.entry(0, 1, 1)["status"] == "threshold_not_found"
     with pytest.raises(KeyError):
         per_tile.threshold(0, 5, 5)

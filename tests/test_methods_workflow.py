@@ -76,6 +76,10 @@ def test_a_method_that_finds_no_threshold_is_reported_not_silent(tmp_path):
     assert rows["ij_intermodes"]["status"] == "threshold_not_found"
     assert rows["ij_intermodes"]["threshold"] is None
     assert rows["otsu"]["status"] == "ok"
+    threshold = json.loads((tmp_path / "run/results/thresholds/flat/raw.ij_intermodes.json").read_text())
+    assert threshold["thresholds"][0]["status"] == "threshold_not_found"
+    selection = json.loads((tmp_path / "run/results/selection.json").read_text())
+    assert {row["method"]: row["not_found"] for row in selection["ranking"]} == {"raw.otsu": 0, "raw.ij_intermodes": 1}
 
 
 def test_the_only_method_finding_no_threshold_is_an_error(tmp_path):
