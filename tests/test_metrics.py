@@ -387,6 +387,36 @@ def test_random_masks_against_sklearn(pair, encoding):
     assert_matches_sklearn_policy(scores(counts, "sklearn"), reference, counts)
 
 
+def test_thousands_of_seeded_random_masks_against_sklearn():
+    """3000 random pairs of 1 to 400 pixels, about a tenth of them degenerate (all 0, all 1): counts
+    against sklearn's confusion matrix for every pair, scores for the first 200 distinct counts
+    (sklearn's scores are functions of the counts; 8 sklearn calls per comparison cost ~20 ms)."""
+    rng = np.random.default_rng(2024)
+    reference = {}
+    n_pairs = 0
+    for size in (1, 2, 3, 8, 33, 150, 400):
+        n = 3000 // 7
+        density = rng.random((n, 1))
+        density[rng.random(n) < 0.1] = 0.0  # all background
+        density[rng.random(n) < 0.1] = 1.0  # all foreground
+        truths = rng.random((n, size)) < density
+        flip = rng.random((n, size)) < rng.random((n, 1)) * 0.6
+        predictions = np.where(rng.random((n, 1)) < 0.05, rng.random((n, 1)) < 0.5, truths ^ flip)
+        for truth, predicted, expected in zip(truths, predictions, _sklearn_counts_of_many(truths, predictions)):
+            n_pairs += 1
+            counts = confusion_counts(truth, predicted)
+            assert counts == expected, (truth, predicted)
+            key = tuple(counts.values())
+            if key in reference or len(reference) >= 200:
+                continue
+            reference[key] = sklearn_scores(truth, predicted)
+            if edge_case(counts) == "none":
+                for policy in POLICIES:
+                    assert_matches_sklearn(scores(counts, policy), reference[key], counts)
+            assert_matches_sklearn_policy(scores(counts, "sklearn"), reference[key], counts)
+    assert n_pairs >= 2990 and len(reference) == 200
+
+
 def test_large_counts_against_sklearn_with_sample_weights():
     """Counts up to 1e12 (whole datasets): four weighted samples stand for the four counts."""
     rng = np.random.default_rng(20240601)
