@@ -2,6 +2,7 @@
 tile-exactness through the workflow, pyramids, and a dry run the size of the real KESM volume."""
 
 import json
+import re
 import time
 
 import cv2
@@ -185,3 +186,37 @@ def test_overlays_montage_the_traced_slices_and_full_resolution_tiles_on_request
     assert len(tiles) == len(TRACED) * 4 * 5 and tiles[0] == "z0001_y000000_x000000.png"
     first = cv2.imread(str(workdir / "results/overlays/stack/median3.otsu.tiles" / tiles[0]))
     assert first.shape == (128, 128, 3)
+
+
+def peak_rss_by_rule(workdir):
+    """Largest peak RSS (MB) of each rule's jobs, from the steps' last log lines (getrusage)."""
+    peaks = {}
+    for path in (workdir / "logs").rglob("*.log"):
+        for rule, megabytes in re.findall(r"(\w+) done in [\d.]+ s, peak RSS (\d+) MB", path.read_text()):
+            peaks[rule] = max(peaks.get(rule, 0), int(megabytes))
+    return peaks
+
+
+def test_a_jobs_memory_does_not_grow_with_the_number_of_slices(tmp_path):
+    """Bounded memory: the same stack run with 2 and with 12 slices of 2048 x 2048 (a job holding
+    the stack would need 40 MB more for the pixels alone); every rule's peak RSS stays within 16 MB."""
+    size = 2048
+    images, truths = zip(*[make_phantom((size, size), seed=9, z=z) for z in range(12)])
+    peaks = {}
+    for slices in (2, 12):
+        data = tmp_path / f"s{slices}"
+        data.mkdir()
+        tifffile.imwrite(data / "stack.tif", np.stack(images[:slices]), photometric="minisblack")
+        traced = list(range(0, slices, 4))
+        tifffile.imwrite(data / "truth.tif", np.stack([truths[z] for z in traced]).astype(np.uint8) * 255,
+                         photometric="minisblack")
+        sheet = write_sheet(data / "s.tsv", [{"sample": "stack", "image": data / "stack.tif", "ground_truth": data / "truth.tif",
+                                             "truth_slices": ",".join(map(str, traced))}])
+        config = {"samples": str(sheet), "invert": True, "methods": ["otsu"],
+                  "tiling": {"tile_size": 256, "chunk_megapixels": 4.2}}  # one slice per chunk job
+        run_snakemake(data / "run", config)
+        peaks[slices] = peak_rss_by_rule(data / "run")
+    assert set(peaks[2]) == set(peaks[12]) and {"plan", "denoise", "segment", "confusion", "metrics", "overlay"} <= set(peaks[2])
+    grown = {rule: (peaks[2][rule], peaks[12][rule]) for rule in peaks[2] if peaks[12][rule] > peaks[2][rule] + 16}
+    assert not grown, f"peak RSS (MB) with 2 and 12 slices: {grown}"
+    assert max(peaks[12].values()) < 1024
