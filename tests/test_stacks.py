@@ -149,6 +149,9 @@ def test_slices_larger_than_2048_pixels_get_an_ome_pyramid(tmp_path, chunk_megap
     # Chunks of whole slices carry their pyramid levels (stitching copies them); bands do not.
     chunks = json.loads((tmp_path / "run/results/tiles/tall.json").read_text())["chunks"]
     assert len(chunks) == (1 if chunk_megapixels == 256 else 3)
+    for output in ("masks", "confusion"):  # viewable in Fiji, napari, QuPath: tiled, compressed
+        with tifffile.TiffFile(tmp_path / f"run/results/{output}/tall/median3.otsu.ome.tif") as tif:
+            assert all(page.is_tiled and page.compression != tifffile.COMPRESSION.NONE for page in tif.pages)
     with tifffile.TiffFile(tmp_path / "run/results/confusion/tall/median3.otsu.ome.tif") as tif:
         assert tif.is_ome
         levels = tif.series[0].levels
