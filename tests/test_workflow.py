@@ -1,17 +1,20 @@
 """The workflow, end to end: the real snakemake on real files in temporary directories."""
 
 import hashlib
+import subprocess
+import sys
 
 import cv2
 import numpy as np
 import pytest
 import scipy.ndimage as ndi
 import skimage.filters
+import yaml
 
 from segval.metrics import confusion_counts, scores
 from segval.phantom import make_phantom
 from segval.tables import read_tsv
-from workflow_helpers import KESM, planned_jobs, read_tiff, run_snakemake, write_sheet, write_tiff
+from workflow_helpers import KESM, REPO, planned_jobs, read_tiff, run_snakemake, write_sheet, write_tiff
 
 pytestmark = pytest.mark.workflow
 
@@ -216,3 +219,18 @@ def test_user_options_channel_default_polarity_and_overlay_colours(tmp_path):
     run_snakemake(workdir, config, "--report", str(report))
     html = report.read_text(errors="replace")
     assert "RGB (10, 20, 30)" in html and "true positive" in html
+
+
+def test_the_demo_plans_from_its_own_config(tmp_path):
+    """`snakemake` with no --configfile runs the demo: config/config.yaml, the demo sheet, three
+    generated phantoms (one 4096 x 4096), seven methods."""
+    result = subprocess.run(
+        [sys.executable, "-m", "snakemake", "--snakefile", str(REPO / "Snakefile"), "--directory", str(tmp_path),
+         "--cores", "1", "--dry-run", "--quiet", "rules"],
+        capture_output=True, text=True, timeout=300,
+    )
+    assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
+    jobs = dict(line.split() for line in result.stdout.splitlines() if len(line.split()) == 2 and line.split()[1].isdigit())
+    assert jobs["make_phantom"] == "3" and jobs["plan"] == "3" and jobs["threshold"] == "21"
+    config = yaml.safe_load((REPO / "config/config.yaml").read_text())
+    assert config["invert"] is True and len(config["methods"]) == 7
