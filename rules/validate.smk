@@ -74,7 +74,13 @@ rule metrics:
             else []
         ),
     output:
-        metrics="results/metrics/{sample}/{prep}.{method}.tsv",
+        metrics=report(
+            "results/metrics/{sample}/{prep}.{method}.tsv",
+            caption="../resources/report/metrics.rst",
+            category="Metrics per image and slice",
+            subcategory="{sample}",
+            labels={"sample": "{sample}", "preprocessing": "{prep}", "method": "{method}"},
+        ),
         tiles="results/metrics/{sample}/{prep}.{method}.tiles.tsv",
     params:
         policy=config["metrics"]["edge_policy"],

@@ -135,6 +135,8 @@ def test_report_registers_summary_overlays_and_histograms(demo_run, tmp_path):
     html = report.read_text(errors="replace")
     assert "summary.tsv" in html
     assert "median3.otsu.png" in html and "median3.histogram.png" in html
+    assert "median3.otsu.tsv" in html and "median3.otsu.tiles.png" in html  # per slice, per tile
+    assert "median3.methods.png" in html and "selection.png" in html  # try-all montage, method heatmap
     assert "true positive" in html  # the overlay caption with its legend
 
 
