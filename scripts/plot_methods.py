@@ -13,7 +13,7 @@ from segval.downsample import block_max, block_mean, factor_for, reduced_slice  
 from segval.files import atomic_output  # noqa: E402
 from segval.io import ImageReader  # noqa: E402
 from segval.overlay import to_uint8  # noqa: E402
-from segval.runner import run_step  # noqa: E402
+from segval.runner import log, run_step  # noqa: E402
 from segval.tables import read_tsv  # noqa: E402
 from segval.tiling import load_manifest  # noqa: E402
 
@@ -63,6 +63,7 @@ def main(smk):
     aspect = width / height
     fig, axes = plt.subplots(rows, columns, figsize=(3.2 * aspect * columns, 3.6 * rows), squeeze=False, layout="constrained")
     for ax, (label, picture) in zip(axes.flat, panels):
+        log.info("panel: %s", label.replace("\n", " | "))
         ax.imshow(picture, cmap="gray", interpolation="nearest")
         ax.set_title(label, fontsize="small")
     for ax in axes.flat:

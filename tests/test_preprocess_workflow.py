@@ -79,3 +79,10 @@ def test_try_all_view_and_histogram_with_every_method(uneven, tmp_path):
     for plot in ("methods", "histogram"):
         picture = cv2.imread(str(tmp_path / f"results/plots/u/median3.{plot}.png"))
         assert picture is not None and picture.shape[0] > 200
+    # Each panel is titled with the method's threshold and, with ground truth, its F1 and MCC.
+    panels = (tmp_path / "logs/plot_methods/u/median3.log").read_text()
+    summary = {r["method"]: r for r in read_tsv(tmp_path / "results/summary.tsv") if r["sample"] == "u"}
+    for method in ("otsu", "yen", "ij_huang", "manual-120"):
+        row = summary[method]
+        assert f"panel: {method}: t = {row['threshold']:.4g} | F1 {row['f1']:.3f}  MCC {row['mcc']:.3f}" in panels
+    assert f"panel: sauvola (local) | F1 {summary['sauvola']['f1']:.3f}" in panels
