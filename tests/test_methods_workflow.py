@@ -32,7 +32,7 @@ def run(tmp_path_factory):
     config = {
         "samples": str(sheet), "invert": True, "median_size": 3,
         "methods": [*LOCAL, "ij_huang", "manual:90", "percentile:97"],
-        "tiling": {"tile_size": 64, "chunk_megapixels": 0.03},  # bands of one tile row: halos cross chunks
+        "tiling": {"tile_size": 64, "chunk_megapixels": 0.06},  # bands of two tile rows: halos cross chunks
     }
     run_snakemake(root / "run", config)
     return root / "run", ndi.median_filter(255 - image, 3)
