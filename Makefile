@@ -19,8 +19,9 @@ demo: install  ## generate the phantoms, run every step, and build report.html
 	$(BIN)/snakemake --cores $(CORES) --report report.html
 	@echo "Done: results/summary.tsv, results/overlays/, and report.html"
 
-test: install  ## the whole suite, workflow runs included
-	$(BIN)/python -m pytest
+test: install  ## the whole suite, workflow runs included (test files in parallel; the SLURM tests alone, last)
+	$(BIN)/python -m pytest -n auto --dist loadfile -m "not slurm"
+	$(BIN)/python -m pytest -m slurm
 
 test-fast: install  ## library tests only (no snakemake runs)
 	$(BIN)/python -m pytest -m "not workflow and not slurm"
