@@ -4,6 +4,7 @@ sample, per slice, and per tile."""
 import json
 
 from segval.boundary import TileDistances, merge, reduce
+from segval.errors import combined_status
 from segval.metrics import COUNT_NAMES, SCORE_NAMES, add_counts, scores
 from segval.runner import run_step
 from segval.tables import read_tsv, write_tsv
@@ -28,7 +29,7 @@ def main(smk):
             thresholds = json.load(handle)["thresholds"]
     ids = {"sample": smk.wildcards.sample, "prep": smk.wildcards.prep, "method": smk.wildcards.method}
     policy = smk.params.policy
-    status = "ok" if all(t["status"] == "ok" for t in thresholds) else "threshold_not_found"
+    status = combined_status(t["status"] for t in thresholds)
     image_threshold = thresholds[0]["threshold"] if len(thresholds) == 1 else None
     tiles = [row for path in smk.input.counts for row in read_tsv(path)]
     distances = {}  # slice -> summaries

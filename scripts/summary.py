@@ -1,6 +1,7 @@
 """One table for the whole run: a row per (sample, method), and per method a pooled row (sample ALL)
 computed from the summed confusion counts, not from averaged scores."""
 
+from segval.errors import combined_status
 from segval.metrics import COUNT_NAMES, SCORE_NAMES, add_counts, scores
 from segval.runner import run_step
 from segval.tables import read_tsv, write_tsv
@@ -18,7 +19,7 @@ def main(smk):
         if not scored:
             continue
         counts = add_counts(*scored)
-        status = "ok" if all(r["status"] == "ok" for r in scored) else "threshold_not_found"
+        status = combined_status(r["status"] for r in scored)
         pooled.append({"sample": "ALL", "prep": prep, "method": method, "status": status, "images": len(scored), **counts, **scores(counts, smk.params.policy)})
     write_tsv(smk.output[0], rows + pooled, COLUMNS)
 

@@ -5,7 +5,7 @@ import logging
 
 import numpy as np
 
-from segval.errors import SegvalError, ThresholdNotFound
+from segval.errors import THRESHOLD_NOT_FOUND, SegvalError, ThresholdNotFound
 from segval.histograms import FLOAT_BINS, float_edges, float_histogram
 from segval.files import atomic_output
 from segval.stitching import ChunkSet
@@ -101,7 +101,7 @@ def main(smk):
                     "choose another threshold method for this image (or add others to `methods`)",
                 ) from None
             log.warning("sample %s: %s", smk.wildcards.sample, error)
-            entry.update(threshold=None, status="threshold_not_found", message=str(error))
+            entry.update(threshold=None, status=THRESHOLD_NOT_FOUND, message=str(error))
         entries.append(entry)
     result = {"method": method, "scope": scope, "dtype": hist["dtype"], "thresholds": entries}
     if float_histogram_used:  # float data has no full-resolution histogram: keep the bins used

@@ -33,6 +33,19 @@ class SegvalError(Exception):
         return "\n".join(parts)
 
 
+#: Status of a method's threshold, mask or metrics row where the method found no threshold.
+THRESHOLD_NOT_FOUND = "threshold_not_found"
+
+
+def combined_status(statuses):
+    """``"ok"`` if every status is ``"ok"``, else :data:`THRESHOLD_NOT_FOUND`.
+
+    >>> combined_status(["ok", "ok"]), combined_status(["ok", THRESHOLD_NOT_FOUND])
+    ('ok', 'threshold_not_found')
+    """
+    return "ok" if all(status == "ok" for status in statuses) else THRESHOLD_NOT_FOUND
+
+
 class ThresholdNotFound(ValueError):
     """A threshold method found no threshold on this histogram (e.g. it never became bimodal).
 

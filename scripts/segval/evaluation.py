@@ -24,6 +24,7 @@ import math
 
 import numpy as np
 
+from segval.errors import THRESHOLD_NOT_FOUND
 from segval.metrics import COUNT_NAMES, add_counts, scores
 
 #: Count-based scores summarised over images.
@@ -210,7 +211,7 @@ def select(table, metric="mcc", policy="article", split=None, resamples=2000, se
         rows = [table[method][image] for image in images]
         summary = summarise(rows, metric, policy, resamples, seed)
         ranking.append({"method": method, **{k: summary[k] for k in ("pooled", "pooled_low", "pooled_high", "mean")},
-                        "images": len(rows), "not_found": sum(row.get("status") == "threshold_not_found" for row in rows)})
+                        "images": len(rows), "not_found": sum(row.get("status") == THRESHOLD_NOT_FOUND for row in rows)})
     ranking.sort(key=lambda row: -row["pooled"] if np.isfinite(row["pooled"]) else math.inf)
     for rank, row in enumerate(ranking, start=1):
         row["rank"] = rank
