@@ -135,6 +135,15 @@ def test_check_binary_rejects_masks_that_would_be_all_one_class(rule, values, ex
         check_binary(values, rule, "unet.png", what="prediction 'unet'")
 
 
+def test_check_binary_of_an_roi_asks_for_a_zero_outside_not_a_config_change():
+    for values in ([200, 255], [0, 17, 255]):
+        with pytest.raises(SegvalError) as error:
+            check_binary(values, "nonzero", "fov.png", what="ROI")
+        message = str(error.value)
+        assert message.startswith("fov.png: ROI ") and "Fix: give an ROI mask with two values, 0 outside" in message
+        assert "foreground" not in message.split("Fix:")[1]
+
+
 def test_check_binary_while_reading_only_fails_on_what_more_values_cannot_undo():
     check_binary([0, 255], 1, "truth.png", complete=False)  # value 1 may come in a later band
     with pytest.raises(SegvalError):
