@@ -14,7 +14,6 @@ on 2 cores; needs ~8 GB of disk).  Prints Markdown tables and writes them to ben
 import argparse
 import csv
 import math
-import re
 import subprocess
 import sys
 import tempfile
@@ -29,6 +28,7 @@ REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO / "scripts"))
 
 from segval.phantom import make_phantom  # noqa: E402
+from segval.runner import peak_rss_by_rule  # noqa: E402
 
 HEIGHT, WIDTH = 8026, 17480
 TRACED_EVERY = 5  # ground truth on every fifth slice, as expert tracing is expensive
@@ -79,11 +79,10 @@ def job_table(workdir):
             row = next(csv.DictReader(handle, delimiter="\t"))
         jobs, seconds, peak = rules.get(rule, (0, 0.0, 0.0))
         rules[rule] = (jobs + 1, seconds + float(row["s"]), peak)
-    for path in (workdir / "logs").rglob("*.log"):
-        match = re.search(r"(\w+) done in [\d.]+ s, peak RSS (\d+) MB", path.read_text())
-        if match and match.group(1) in rules:
-            jobs, seconds, peak = rules[match.group(1)]
-            rules[match.group(1)] = (jobs, seconds, max(peak, float(match.group(2))))
+    for rule, megabytes in peak_rss_by_rule(workdir / "logs").items():
+        if rule in rules:
+            jobs, seconds, _ = rules[rule]
+            rules[rule] = (jobs, seconds, float(megabytes))
     return rules
 
 

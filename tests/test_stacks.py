@@ -2,7 +2,6 @@
 tile-exactness through the workflow, pyramids, and a dry run the size of the real KESM volume."""
 
 import json
-import re
 import time
 
 import cv2
@@ -14,6 +13,7 @@ import tifffile
 
 from segval.metrics import COUNT_NAMES, confusion_counts
 from segval.phantom import make_phantom
+from segval.runner import peak_rss_by_rule
 from segval.tables import read_tsv
 from workflow_helpers import planned_jobs, read_tiff, run_snakemake, write_sheet
 
@@ -191,15 +191,6 @@ def test_overlays_montage_the_traced_slices_and_full_resolution_tiles_on_request
     assert first.shape == (128, 128, 3)
 
 
-def peak_rss_by_rule(workdir):
-    """Largest peak RSS (MB) of each rule's jobs, from the steps' last log lines (getrusage)."""
-    peaks = {}
-    for path in (workdir / "logs").rglob("*.log"):
-        for rule, megabytes in re.findall(r"(\w+) done in [\d.]+ s, peak RSS (\d+) MB", path.read_text()):
-            peaks[rule] = max(peaks.get(rule, 0), int(megabytes))
-    return peaks
-
-
 def test_a_jobs_memory_does_not_grow_with_the_number_of_slices(tmp_path):
     """Bounded memory: the same stack run with 2 and with 12 slices of 2048 x 2048 (a job holding
     the stack would need 40 MB more for the pixels alone); every rule's peak RSS stays within 16 MB."""
@@ -218,7 +209,7 @@ def test_a_jobs_memory_does_not_grow_with_the_number_of_slices(tmp_path):
         config = {"samples": str(sheet), "invert": True, "methods": ["otsu"],
                   "tiling": {"tile_size": 256, "chunk_megapixels": 4.2}}  # one slice per chunk job
         run_snakemake(data / "run", config)
-        peaks[slices] = peak_rss_by_rule(data / "run")
+        peaks[slices] = peak_rss_by_rule(data / "run" / "logs")
     assert set(peaks[2]) == set(peaks[12]) and {"plan", "denoise", "segment", "confusion", "metrics", "overlay"} <= set(peaks[2])
     grown = {rule: (peaks[2][rule], peaks[12][rule]) for rule in peaks[2] if peaks[12][rule] > peaks[2][rule] + 16}
     assert not grown, f"peak RSS (MB) with 2 and 12 slices: {grown}"

@@ -6,13 +6,26 @@ the attributes Snakemake's ``snakemake`` object has (``input``, ``output``, ``pa
 """
 
 import logging
+import re
 import resource
 import sys
 import time
+from pathlib import Path
 
 from segval.errors import SegvalError
 
 log = logging.getLogger("segval")
+#: A step's last log line: its rule, seconds and peak RSS (getrusage: exact, unlike sampling).
+DONE_LINE = "%s done in %.2f s, peak RSS %.0f MB"
+
+
+def peak_rss_by_rule(log_folder):
+    """``{rule: MB}``: the largest peak RSS of each rule's jobs, from the step logs under ``log_folder``."""
+    peaks = {}
+    for path in Path(log_folder).rglob("*.log"):
+        for rule, megabytes in re.findall(r"(\w+) done in [\d.]+ s, peak RSS (\d+) MB", path.read_text()):
+            peaks[rule] = max(peaks.get(rule, 0), int(megabytes))
+    return peaks
 
 
 def _configure_logging(log_paths):
@@ -50,4 +63,4 @@ def run_step(main, smk):
         logging.shutdown()
         raise
     peak_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
-    log.info("%s done in %.2f s, peak RSS %.0f MB", rule, time.perf_counter() - started, peak_mb)
+    log.info(DONE_LINE, rule, time.perf_counter() - started, peak_mb)
