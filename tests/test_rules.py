@@ -85,15 +85,39 @@ def third_party_imports(script):
     return packages
 
 
+# The conda-forge package of each distribution the steps need (conda cannot resolve here, so the names
+# are checked against this table of names segval relies on), and how its version is spelled there.
+CONDA_FORGE = {
+    "numpy": "numpy",
+    "scipy": "scipy",
+    "opencv-python-headless": "opencv",  # conda-forge has one OpenCV build, without GUI toolkits
+    "tifffile": "tifffile",
+    "imagecodecs": "imagecodecs",
+    "pillow": "pillow",
+    "matplotlib": "matplotlib-base",  # matplotlib without the Qt backend
+    "PyYAML": "pyyaml",
+}
+# Distributions that exist on PyPI only (a `pip:` section in an env is allowed for these alone).
+PYPI_ONLY = set()
+
+
+def conda_version(distribution, version):
+    """The conda-forge version of a PyPI pin: opencv-python-headless adds a build number (5.0.0.93)."""
+    return ".".join(version.split(".")[:3]) if distribution == "opencv-python-headless" else version
+
+
 def env_packages(env_file):
+    """{conda name: version} of an env's conda dependencies, and its pip section (a list)."""
     env = yaml.safe_load(env_file.read_text())
-    pinned = {}
+    assert env["channels"] == ["conda-forge", "nodefaults"], f"{env_file.name}: channels"
+    pinned, pip = {}, []
     for dependency in env["dependencies"]:
         if isinstance(dependency, dict):
-            for requirement in dependency["pip"]:
-                name, _, version = requirement.partition("==")
-                pinned[name] = version
-    return pinned
+            pip += dependency.get("pip", [])
+        elif dependency.split()[0] not in ("python", "pip"):
+            name, _, version = dependency.partition(" =")
+            pinned[name] = version
+    return pinned, pip
 
 
 def requirements():
@@ -116,13 +140,22 @@ def rule_env_and_script(body):
 def test_env_holds_exactly_what_the_script_imports(file, kind, name, body):
     env_file, script = rule_env_and_script(body)
     needed = third_party_imports(script)
-    declared = env_packages(env_file)
-    assert set(declared) == needed, (
+    declared, pip = env_packages(env_file)
+    assert all(requirement.split("==")[0] in PYPI_ONLY for requirement in pip), (
+        f"{env_file.name}: pip section {pip}: use the conda-forge packages"
+    )
+    unknown = needed - set(CONDA_FORGE) - PYPI_ONLY
+    assert not unknown, f"add the conda-forge names of {sorted(unknown)} to CONDA_FORGE"
+    expected = {CONDA_FORGE[distribution]: distribution for distribution in needed - PYPI_ONLY}
+    assert set(declared) == set(expected), (
         f"rule {name}: {env_file.name} declares {sorted(declared)} but {script.name} imports {sorted(needed)}"
     )
     pins = requirements()
-    for package, version in declared.items():
-        assert pins.get(package) == version, f"{env_file.name}: {package}=={version} differs from requirements.txt"
+    for conda_name, version in declared.items():
+        distribution = expected[conda_name]
+        assert version == conda_version(distribution, pins[distribution]), (
+            f"{env_file.name}: {conda_name} ={version} differs from requirements.txt's {distribution}=={pins[distribution]}"
+        )
 
 
 def test_every_env_file_is_used():
