@@ -4,7 +4,7 @@ PYTHON ?= python3
 BIN := $(VENV)/bin
 CORES ?= 2
 
-.PHONY: install demo report test test-fast bench clean
+.PHONY: install demo report test test-fast lint format bench clean
 
 $(BIN)/snakemake: requirements.txt
 	$(PYTHON) -m venv $(VENV)
@@ -25,6 +25,17 @@ test: install  ## the whole suite, workflow runs included (test files in paralle
 
 test-fast: install  ## library tests only (no snakemake runs)
 	$(BIN)/python -m pytest -m "not workflow and not slurm"
+
+lint: install  ## the lint gate CI runs: ruff, ruff format, snakefmt, snakemake --lint
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+	$(BIN)/snakefmt --check Snakefile rules
+	$(BIN)/snakemake --lint --cores 1 >/dev/null
+
+format: install  ## apply the formatters the lint gate checks
+	$(BIN)/ruff check --fix .
+	$(BIN)/ruff format .
+	$(BIN)/snakefmt Snakefile rules
 
 bench: install  ## benchmarks (figures printed and written to bench/out/)
 	$(BIN)/python bench/run_all.py
