@@ -16,9 +16,17 @@ from snakemake.utils import validate
 SCRIPTS = os.path.join(workflow.basedir, "scripts")
 sys.path.insert(0, SCRIPTS)  # the segval library, for names shared with the steps
 
-from segval.denoise import chain_halo, check_chain, describe_chain  # noqa: E402
-from segval.local_thresholds import local_halo  # noqa: E402
-from segval.thresholds import is_local, method_file_id, parse_method  # noqa: E402
+# Only numpy-free modules here (tested): Snakemake's own process stays light, and a minimal
+# Snakemake install can drive the steps' conda envs.
+from segval.spec import (  # noqa: E402
+    chain_halo,
+    check_chain,
+    describe_chain,
+    is_local,
+    local_halo,
+    method_file_id,
+    parse_method,
+)
 from segval.tiling import Plan, parse_slices  # noqa: E402
 
 SCHEMAS = os.path.join(workflow.basedir, "config", "schemas")

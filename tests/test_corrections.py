@@ -5,7 +5,7 @@ import pytest
 from scipy import ndimage
 
 from segval import corrections as C
-from segval import denoise
+from segval import denoise, spec
 from segval.tiling import read_padded
 
 SHAPES = [(97, 131), (160, 200)]
@@ -30,21 +30,19 @@ def structured(shape, dtype, seed=0):
 # The real preprocessing chain, with two more CLAHE region sizes registered for the tests
 # --------------------------------------------------------------------------------------------------
 TEST_GEOMETRY = {
-    "clahe32": (
-        lambda tile, clip, origin, size: C.clahe(tile, clip, 32, origin=origin, image_size=size),
-        lambda clip: C.clahe_radius(32),
-    ),
-    "clahe48": (
-        lambda tile, clip, origin, size: C.clahe(tile, clip, 48, origin=origin, image_size=size),
-        lambda clip: C.clahe_radius(48),
-    ),
+    f"clahe{region}": lambda tile, clip, origin, size, region=region: C.clahe(
+        tile, clip, region, origin=origin, image_size=size
+    )
+    for region in (32, 48)
 }
+TEST_RADIUS = {f"clahe{region}": lambda clip, region=region: C.clahe_radius(region) for region in (32, 48)}
 
 
 @pytest.fixture(autouse=True)
 def small_clahe_regions(monkeypatch):
     monkeypatch.setattr(denoise, "_FILTERS", {**denoise._FILTERS, **TEST_GEOMETRY})
     monkeypatch.setattr(C, "GEOMETRY_STEPS", {**C.GEOMETRY_STEPS, **TEST_GEOMETRY})
+    monkeypatch.setattr(spec, "STEP_RADIUS", {**spec.STEP_RADIUS, **TEST_RADIUS})
 
 
 def chain_halo(chain):

@@ -2,6 +2,8 @@
 what its script imports (conda itself cannot run here, so the imports are checked statically)."""
 
 import ast
+import os
+import subprocess
 import re
 import sys
 from pathlib import Path
@@ -161,3 +163,46 @@ def test_env_holds_exactly_what_the_script_imports(file, kind, name, body):
 def test_every_env_file_is_used():
     used = {rule_env_and_script(body)[0].name for _, _, _, body in RULES}
     assert used == {p.name for p in (REPO / "envs").glob("*.yaml")}
+
+
+# --- what Snakemake's own process imports ------------------------------------------------------
+BLOCKER = '''import os, sys
+BLOCKED = set(os.environ["SEGVAL_BLOCK"].split(","))
+class Blocker:
+    def find_spec(self, name, path=None, target=None):
+        if name.split(".")[0] in BLOCKED:
+            raise ImportError(f"{name} is blocked: the Snakefile must not need it")
+sys.meta_path.insert(0, Blocker())
+'''
+
+
+def _blocking(tmp_path, *modules):
+    """An environment in which importing ``modules`` fails (a sitecustomize on PYTHONPATH)."""
+    (tmp_path / "sitecustomize.py").write_text(BLOCKER)
+    path = os.pathsep.join([str(tmp_path), str(SCRIPTS)])
+    return dict(os.environ, PYTHONPATH=path, SEGVAL_BLOCK=",".join(modules))
+
+
+def test_the_snakefile_imports_only_numpy_free_segval_modules(tmp_path):
+    sources = [REPO / "Snakefile", *sorted((REPO / "rules").glob("*.smk"))]
+    imported = {m for path in sources for m in re.findall(r"^\s*from (segval\S*) import", path.read_text(), re.M)}
+    assert imported and imported <= {"segval.spec", "segval.tiling"}, imported
+    code = ("from segval.spec import parse_method, local_halo, chain_halo; from segval.tiling import Plan, plan; "
+            "print(parse_method('sauvola:k=0.3')[0], local_halo('niblack'), chain_halo([('median', 5)]), "
+            "len(plan((2, 100, 100), 64, 0.01).chunks))")
+    env = _blocking(tmp_path, "numpy", "cv2", "scipy")
+    result = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True)
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.split() == ["sauvola", "7", "2", "2"]
+
+
+@pytest.mark.workflow
+def test_a_dry_run_needs_no_image_libraries(tmp_path):
+    """Snakemake parses the workflow and plans the demo without OpenCV, scipy, tifffile or matplotlib
+    (numpy and pandas are not blocked: the SLURM executor plugin imports them itself)."""
+    env = _blocking(tmp_path, "cv2", "scipy", "tifffile", "imagecodecs", "matplotlib", "skimage", "sklearn")
+    command = [sys.executable, "-m", "snakemake", "--snakefile", str(REPO / "Snakefile"), "--directory",
+               str(tmp_path / "run"), "--dry-run", "--quiet", "rules", "--cores", "1"]
+    result = subprocess.run(command, env=env, capture_output=True, text=True, timeout=300)
+    assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
+    assert "plan" in result.stdout and "blocked" not in result.stdout + result.stderr

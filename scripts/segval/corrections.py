@@ -37,9 +37,9 @@ float dtype).
 
 Using the steps in a chain
 --------------------------
-:data:`CHAIN_STEPS` maps chain step names to ``(function(tile, value), radius(value))`` pairs with
-the same shape as ``segval.denoise._FILTERS``; :data:`GEOMETRY_STEPS` does the same for steps that
-also need the padded tile's global position, called as ``function(tile, value, origin, image_size)``
+:data:`CHAIN_STEPS` maps chain step names to ``function(tile, value)``, as
+``segval.denoise._FILTERS`` does, and their halos are :data:`segval.spec.STEP_RADIUS`;
+:data:`GEOMETRY_STEPS` does the same for steps that also need the padded tile's global position, called as ``function(tile, value, origin, image_size)``
 where ``origin = (y0 - halo, x0 - halo)`` is the image coordinate of the padded tile's first pixel
 (``halo`` being the halo the tile still has when the step runs) and ``image_size = (height,
 width)``.  Only :func:`clahe` needs it.  Global equalisation is not a chain step: it needs the
@@ -63,11 +63,21 @@ import math
 
 import numpy as np
 
+from segval.spec import (  # noqa: F401 - halos and constants live with the config vocabulary
+    BACKGROUND_METHODS,
+    CLAHE_REGION_PX,
+    TRUNCATE,
+    _as_int,
+    _odd_size,
+    background_radius,
+    clahe_radius,
+    gaussian_radius,
+)
+
 __all__ = [
     "CHAIN_STEPS",
     "CLAHE_REGION_PX",
     "GEOMETRY_STEPS",
-    "STEP_HELP",
     "apply_lut",
     "background",
     "background_radius",
@@ -78,15 +88,6 @@ __all__ = [
     "gaussian",
     "gaussian_radius",
 ]
-
-#: Truncation of the Gaussian kernel, in standard deviations (scipy's default).
-TRUNCATE = 4.0
-
-#: Contextual region size (pixels) of the ``clahe`` chain step.
-CLAHE_REGION_PX = 128
-
-BACKGROUND_METHODS = ("median", "tophat", "rolling_ball")
-
 
 # --------------------------------------------------------------------------------------------------
 # Small helpers
@@ -107,30 +108,9 @@ def _check_unsigned(tile, what):
         raise TypeError(f"{what} supports uint8 and uint16 images, got {tile.dtype}")
 
 
-def _odd_size(size, what):
-    size = _as_int(size, f"{what} size")
-    if size < 1 or size % 2 == 0:
-        raise ValueError(f"{what} size must be a positive odd number of pixels, got {size}")
-    return size
-
-
-def _as_int(value, what):
-    if float(value) != int(value):
-        raise ValueError(f"{what} must be an integer, got {value}")
-    return int(value)
-
-
 # --------------------------------------------------------------------------------------------------
 # Gaussian
 # --------------------------------------------------------------------------------------------------
-def gaussian_radius(sigma):
-    """Half-width of the Gaussian kernel: ``int(4.0 * sigma + 0.5)``, as scipy truncates it."""
-    sigma = float(sigma)
-    if sigma < 0:
-        raise ValueError(f"sigma must be non-negative, got {sigma}")
-    return int(TRUNCATE * sigma + 0.5)
-
-
 def gaussian(tile, sigma):
     """Gaussian blur of a padded tile, exact with respect to whole-image filtering.
 
@@ -245,17 +225,6 @@ def _median_uint16(tile, size, block=None):
 # --------------------------------------------------------------------------------------------------
 # Background subtraction
 # --------------------------------------------------------------------------------------------------
-def background_radius(method, size):
-    """Halo (pixels) that :func:`background` needs: ``size // 2`` for ``"median"``, twice that for
-    the openings (``"tophat"``, ``"rolling_ball"``: an erosion then a dilation)."""
-    if method not in BACKGROUND_METHODS:
-        raise ValueError(
-            f"unknown background method {method!r}; choose one of {BACKGROUND_METHODS}"
-        )
-    half = _odd_size(size, method) // 2
-    return half if method == "median" else 2 * half
-
-
 def background(tile, method, size, *, shape="disk", offset=0):
     """Subtract a smooth background estimate (uneven illumination) from a padded tile.
 
@@ -444,20 +413,6 @@ def _opening_ball(tile, radius, band=256):
 # --------------------------------------------------------------------------------------------------
 # CLAHE with fixed-size contextual regions
 # --------------------------------------------------------------------------------------------------
-def clahe_radius(region_px=CLAHE_REGION_PX):
-    """Halo :func:`clahe` needs for tiles at any position: ``ceil(1.5 * region_px) + 1`` pixels.
-
-    A pixel interpolates between the regions whose centres surround it, which reach up to
-    ``1.5 * region_px - 1`` pixels away; one more pixel covers float rounding of the interpolation
-    coordinate.  (Were the chain to align the padded tile with the region grid, a halo of one region
-    would be enough for the tile's own pixels; segval keeps the general bound.)
-    """
-    region_px = _as_int(region_px, "region_px")
-    if region_px < 2:
-        raise ValueError(f"region_px must be at least 2, got {region_px}")
-    return (3 * region_px + 1) // 2 + 1
-
-
 def clahe(tile, clip_limit=2.0, region_px=CLAHE_REGION_PX, *, origin, image_size):
     """Contrast-limited adaptive histogram equalisation (CLAHE) [1]_ of a padded tile, tile-exact.
 
@@ -671,38 +626,19 @@ def equalize(tile, counts):
 
 
 # --------------------------------------------------------------------------------------------------
-# Chain registration
+# Chain registration (each step's halo is segval.spec.STEP_RADIUS)
 # --------------------------------------------------------------------------------------------------
-def _chain_background(method):
-    return (
-        lambda tile, size: background(tile, method, size),
-        lambda size: background_radius(method, size),
-    )
-
-
-#: ``name: (function(tile, value), radius(value))`` for ``segval.denoise._FILTERS``.
+#: ``name: function(tile, value)`` for ``segval.denoise``'s chain steps.
 CHAIN_STEPS = {
-    "gaussian": (gaussian, gaussian_radius),
-    "bgmedian": _chain_background("median"),
-    "tophat": _chain_background("tophat"),
-    "rollingball": _chain_background("rolling_ball"),
+    "gaussian": gaussian,
+    "bgmedian": lambda tile, size: background(tile, "median", size),
+    "tophat": lambda tile, size: background(tile, "tophat", size),
+    "rollingball": lambda tile, size: background(tile, "rolling_ball", size),
 }
 
-#: ``name: (function(tile, value, origin, image_size), radius(value))``: steps needing geometry.
+#: ``name: function(tile, value, origin, image_size)``: steps that need the tile's place in the image.
 GEOMETRY_STEPS = {
-    "clahe": (
-        lambda tile, clip, origin, image_size: clahe(
-            tile, clip, CLAHE_REGION_PX, origin=origin, image_size=image_size
-        ),
-        lambda clip: clahe_radius(CLAHE_REGION_PX),
+    "clahe": lambda tile, clip, origin, image_size: clahe(
+        tile, clip, CLAHE_REGION_PX, origin=origin, image_size=image_size
     ),
-}
-
-#: What each chain step's value means (for ``segval.denoise.STEPS``).
-STEP_HELP = {
-    "gaussian": "Gaussian sigma in pixels (0 = off)",
-    "bgmedian": "subtract a median background: odd window size in pixels, e.g. 51",
-    "tophat": "white top-hat with a flat disk: odd diameter in pixels, e.g. 51",
-    "rollingball": "rolling-ball background subtraction: odd ball diameter in pixels, e.g. 51",
-    "clahe": f"CLAHE clip limit (OpenCV's), regions of {CLAHE_REGION_PX} pixels",
 }

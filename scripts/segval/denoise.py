@@ -16,16 +16,15 @@ padded tile, since a median of an odd window is unambiguous.
 
 import numpy as np
 
-from segval.tiling import _pad_symmetric
-
 from segval import corrections
-
-#: Steps a chain may contain, with the parameter each takes.
-STEPS = {
-    "median": "odd window size in pixels (1 = off)",
-    **corrections.STEP_HELP,
-}
-
+from segval.spec import (  # noqa: F401 - the chain vocabulary, re-exported where it is used
+    STEPS,
+    chain_halo,
+    check_chain,
+    describe_chain,
+    step_radius,
+)
+from segval.tiling import _pad_symmetric
 
 def invert(tile, dtype):
     """Reverse the intensity scale, so that dark structures become bright foreground.
@@ -64,40 +63,12 @@ def _opencv_median_supports(tile, size):
     return tile.dtype in (np.uint16, np.float32) and size <= 5 and min(tile.shape) >= size
 
 
+#: ``name: function`` of each chain step (halos: :data:`segval.spec.STEP_RADIUS`).
 _FILTERS = {
-    "median": (median, lambda size: max(0, (int(size) - 1) // 2)),
+    "median": median,
     **corrections.CHAIN_STEPS,
     **corrections.GEOMETRY_STEPS,
 }
-
-
-def step_radius(name, value):
-    """Pixels of context one step needs on each side."""
-    return _FILTERS[name][1](value)
-
-
-def chain_halo(chain):
-    """Total halo a chain needs: the sum of its steps' radii."""
-    return sum(step_radius(name, value) for name, value in chain)
-
-
-def check_chain(chain):
-    """Raise ValueError for an unknown step or an invalid value (e.g. an even median window)."""
-    for name, value in chain:
-        if name not in _FILTERS:
-            raise ValueError(f"unknown step {name!r}; steps: {', '.join(_FILTERS)}")
-        if value < 0:
-            raise ValueError(f"{name}: the value must be >= 0, got {value}")
-        if name in ("median", "bgmedian", "tophat", "rollingball") and (value != int(value) or (value > 1 and int(value) % 2 == 0)):
-            raise ValueError(f"{name}: the window must be an odd whole number of pixels, got {value}")
-        if name == "clahe" and value <= 0:
-            raise ValueError(f"clahe: the clip limit must be > 0, got {value}")
-
-
-def describe_chain(chain):
-    """A short, file-name-safe name for a chain, e.g. ``median3``; ``raw`` for no filtering."""
-    parts = [f"{name}{value:g}" for name, value in chain if step_radius(name, value) > 0]
-    return "-".join(parts) if parts else "raw"
 
 
 def apply_chain(padded, chain, bounds, image_size):
@@ -128,7 +99,7 @@ def apply_chain(padded, chain, bounds, image_size):
         radius = step_radius(name, value)
         if radius == 0:
             continue
-        function = _FILTERS[name][0]
+        function = _FILTERS[name]
         if name in corrections.GEOMETRY_STEPS:  # e.g. CLAHE: its regions are aligned to the image
             out = function(out, value, (y0 - halo, x0 - halo), (height, width))
         else:

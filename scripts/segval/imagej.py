@@ -97,30 +97,10 @@ import numbers
 import numpy as np
 
 from segval.errors import ThresholdNotFound
+from segval.spec import IJ_METHODS
 
-
-IJ_METHODS = (
-    "ij_default",
-    "ij_huang",
-    "ij_intermodes",
-    "ij_isodata",
-    "ij_li",
-    "ij_maxentropy",
-    "ij_mean",
-    "ij_minerror",
-    "ij_minimum",
-    "ij_moments",
-    "ij_otsu",
-    "ij_percentile",
-    "ij_renyientropy",
-    "ij_shanbhag",
-    "ij_triangle",
-    "ij_yen",
-)
 
 __all__ = ["IJ_METHODS", "ThresholdNotFound", "ij_threshold", *IJ_METHODS]
-"""segval's names of ImageJ's methods (ImageJ's "Default" is ``ij_default``; its "IJ_IsoData", the
-same algorithm without the mode clipping, is not exposed separately)."""
 
 
 

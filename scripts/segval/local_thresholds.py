@@ -100,12 +100,20 @@ References
 
 from __future__ import annotations
 
-import math
-import numbers
-from collections.abc import Mapping
 
 import cv2
 import numpy as np
+
+from segval.spec import (
+    DEFAULT_PARAMS,
+    LOCAL_METHODS,
+    TRUNCATE,
+    _gaussian_sigma,
+    _halo,
+    _imagej_kernel_radius,
+    local_halo,
+    resolve_params,
+)
 
 __all__ = [
     "LOCAL_METHODS",
@@ -116,37 +124,6 @@ __all__ = [
     "local_mask",
     "resolve_params",
 ]
-
-LOCAL_METHODS = (
-    "local_mean",
-    "local_gaussian",
-    "local_median",
-    "niblack",
-    "sauvola",
-    "phansalkar",
-    "bernsen",
-    "contrast",
-    "midgrey",
-    "local_otsu",
-)
-
-#: Parameters and defaults per method, named and defaulted as the reference tools do
-#: (skimage for the first five, Fiji's Auto Local Threshold for the rest).  Treat as read-only.
-#: ``sigma=None`` means ``(block_size - 1) / 6``; sauvola's ``r=None`` means half the dtype's range
-#: (127.5 for uint8, 32767.5 for uint16, 1.0 for floats, as skimage's ``dtype_limits``);
-#: phansalkar's ``stretch=None`` means no contrast stretch (see :func:`local_threshold`).
-DEFAULT_PARAMS = {
-    "local_mean": {"block_size": 3, "offset": 0.0},
-    "local_gaussian": {"block_size": 3, "offset": 0.0, "sigma": None},
-    "local_median": {"block_size": 3, "offset": 0.0},
-    "niblack": {"window_size": 15, "k": 0.2},
-    "sauvola": {"window_size": 15, "k": 0.2, "r": None},
-    "phansalkar": {"radius": 15, "k": 0.25, "r": 0.5, "p": 2.0, "q": 10.0, "stretch": None},
-    "bernsen": {"radius": 15, "contrast_threshold": 15},
-    "contrast": {"radius": 15},
-    "midgrey": {"radius": 15, "offset": 0},
-    "local_otsu": {"radius": 15},
-}
 
 #: The ``np.pad`` mode with which the reference tool extends the *image* at its borders.  segval
 #: always uses "symmetric"; to compare a whole-image result with the reference right up to the
@@ -170,179 +147,7 @@ _FIJI_METHODS = frozenset(LOCAL_METHODS[5:])
 _INT_DTYPES = (np.dtype(np.uint8), np.dtype(np.uint16), np.dtype(np.int8), np.dtype(np.int16))
 _FLOAT_DTYPES = (np.dtype(np.float32), np.dtype(np.float64))
 _FIJI_DTYPES = (np.dtype(np.uint8), np.dtype(np.uint16))
-_GAUSS_TRUNCATE = 4.0  # skimage.filters.gaussian's default, used by threshold_local
 _EXACT = 2.0**53
-
-
-# --------------------------------------------------------------------------------------------
-# Parameter handling
-# --------------------------------------------------------------------------------------------
-
-
-def _is_real(x) -> bool:
-    return isinstance(x, numbers.Real) and not isinstance(x, bool)
-
-
-def _odd_int(method, name, value, minimum=1):
-    ok = _is_real(value) and math.isfinite(value) and float(value).is_integer()
-    if ok:
-        value = int(value)
-    if not ok or value < minimum or value % 2 == 0:
-        raise ValueError(
-            f"{method}: parameter {name!r} must be an odd integer >= {minimum} "
-            f"({minimum}, {minimum + 2}, {minimum + 4}, ...), got {value!r}"
-        )
-    return value
-
-
-def _pos_int(method, name, value):
-    ok = _is_real(value) and math.isfinite(value) and float(value).is_integer() and value >= 1
-    if not ok:
-        raise ValueError(f"{method}: parameter {name!r} must be an integer >= 1, got {value!r}")
-    return int(value)
-
-
-def _finite(method, name, value):
-    if not (_is_real(value) and math.isfinite(value)):
-        raise ValueError(
-            f"{method}: parameter {name!r} must be a finite real number, got {value!r}"
-        )
-    return float(value)
-
-
-def _positive(method, name, value, allow_none=False, allow_zero=False):
-    if allow_none and value is None:
-        return None
-    ok = _is_real(value) and math.isfinite(value) and (value >= 0 if allow_zero else value > 0)
-    if not ok:
-        what = "a finite real number " + (">= 0" if allow_zero else "> 0")
-        if allow_none:
-            what += " or None"
-        raise ValueError(f"{method}: parameter {name!r} must be {what}, got {value!r}")
-    return float(value)
-
-
-def _stretch(method, value):
-    if value is None:
-        return None
-    try:
-        lo, hi = value
-    except (TypeError, ValueError):
-        lo = hi = None
-    ok = all(_is_real(v) and math.isfinite(v) and float(v).is_integer() for v in (lo, hi))
-    if not ok or lo > hi:
-        raise ValueError(
-            f"{method}: parameter 'stretch' must be None or a pair (low, high) of integer grey "
-            f"levels with low <= high (the global minimum and maximum of the image), got {value!r}"
-        )
-    return (int(lo), int(hi))
-
-
-def resolve_params(method, params):
-    """Validate ``method`` and ``params``; return the complete, normalised parameter dict.
-
-    Raises
-    ------
-    ValueError
-        Unknown method or parameter, or an invalid value (the message names it and what is accepted).
-    """
-    if not isinstance(method, str) or method not in DEFAULT_PARAMS:
-        raise ValueError(
-            f"unknown local threshold method {method!r}; accepted methods: "
-            + ", ".join(LOCAL_METHODS)
-        )
-    defaults = DEFAULT_PARAMS[method]
-    if params is None:
-        params = {}
-    if not isinstance(params, Mapping):
-        raise ValueError(f"{method}: params must be a mapping (dict) or None, got {type(params)}")
-    unknown = sorted(set(params) - set(defaults))
-    if unknown:
-        raise ValueError(
-            f"{method}: unknown parameter(s) {', '.join(map(repr, unknown))}; accepted "
-            f"parameters: {', '.join(defaults)}"
-        )
-    p = {**defaults, **params}
-    m = method
-    if m in ("local_mean", "local_gaussian", "local_median"):
-        p["block_size"] = _odd_int(m, "block_size", p["block_size"])
-        p["offset"] = _finite(m, "offset", p["offset"])
-        if m == "local_gaussian":
-            p["sigma"] = _positive(m, "sigma", p["sigma"], allow_none=True, allow_zero=True)
-    elif m in ("niblack", "sauvola"):
-        p["window_size"] = _odd_int(m, "window_size", p["window_size"])
-        p["k"] = _finite(m, "k", p["k"])
-        if m == "sauvola":
-            p["r"] = _positive(m, "r", p["r"], allow_none=True)
-    else:
-        p["radius"] = _pos_int(m, "radius", p["radius"])
-        if m == "phansalkar":
-            p["k"] = _finite(m, "k", p["k"])
-            p["r"] = _positive(m, "r", p["r"])
-            p["p"] = _finite(m, "p", p["p"])
-            p["q"] = _finite(m, "q", p["q"])
-            p["stretch"] = _stretch(m, p["stretch"])
-        elif m == "bernsen":
-            p["contrast_threshold"] = _finite(m, "contrast_threshold", p["contrast_threshold"])
-        elif m == "midgrey":
-            p["offset"] = _finite(m, "offset", p["offset"])
-    return p
-
-
-def _gaussian_sigma(p):
-    return (p["block_size"] - 1) / 6.0 if p["sigma"] is None else p["sigma"]
-
-
-def _imagej_kernel_radius(radius):
-    """ImageJ ``RankFilters.makeLineRadii``: (kRadius, half-width of each kernel row)."""
-    r = float(radius)
-    if 1.5 <= r < 1.75:
-        r = 1.75
-    elif 2.5 <= r < 2.85:
-        r = 2.85
-    r2 = int(r * r) + 1
-    k_radius = int(math.sqrt(r2 + 1e-10))
-    half_widths = [int(math.sqrt(r2 - dy * dy + 1e-10)) for dy in range(-k_radius, k_radius + 1)]
-    return k_radius, half_widths
-
-
-def _halo(method, p):
-    if method in ("local_mean", "local_median"):
-        return p["block_size"] // 2
-    if method == "local_gaussian":
-        # scipy.ndimage.gaussian_filter1d: radius = int(truncate * sigma + 0.5)
-        return int(_GAUSS_TRUNCATE * float(_gaussian_sigma(p)) + 0.5)
-    if method in ("niblack", "sauvola"):
-        return p["window_size"] // 2
-    if method == "local_otsu":
-        return p["radius"]
-    return _imagej_kernel_radius(p["radius"])[0]
-
-
-def local_halo(method, params=None) -> int:
-    """Halo (pixels on each side) that ``method`` needs around a tile's core.
-
-    Parameters
-    ----------
-    method : str
-        One of :data:`LOCAL_METHODS`.
-    params : dict, optional
-        Parameters overriding :data:`DEFAULT_PARAMS` ``[method]``.
-
-    Returns
-    -------
-    int
-        ``block_size // 2`` (local_mean, local_median), ``window_size // 2`` (niblack, sauvola),
-        the Gaussian kernel radius ``int(4 * sigma + 0.5)`` (local_gaussian; larger than
-        ``block_size // 2`` for block_size >= 9), ImageJ's kernel radius (= ``radius``) for the Fiji
-        methods.
-
-    Raises
-    ------
-    ValueError
-        Unknown method, unknown parameter or invalid parameter value.
-    """
-    return _halo(method, resolve_params(method, params))
 
 
 # --------------------------------------------------------------------------------------------
@@ -661,7 +466,7 @@ def _compute(padded, method, params):
         import scipy.ndimage as ndi
 
         g = ndi.gaussian_filter(padded.astype(wd), _gaussian_sigma(p), mode="reflect",
-                                truncate=_GAUSS_TRUNCATE)
+                                truncate=TRUNCATE)
         t = _core(g, h) - p["offset"]
     elif method == "local_median":
         b = p["block_size"]

@@ -40,81 +40,16 @@ References
 import numpy as np
 
 from segval.errors import ThresholdNotFound
-from segval.local_thresholds import DEFAULT_PARAMS, LOCAL_METHODS, resolve_params
-
-#: scikit-image's global methods, by segval's names.
-SKIMAGE_METHODS = ("otsu", "li", "yen", "triangle", "isodata", "mean", "minimum")
-#: Methods that take a value after a colon, e.g. ``manual:79``, ``percentile:95``.
-PARAMETRISED_METHODS = ("manual", "percentile")
-
-
-def _ij_methods():
-    try:
-        from segval.imagej import IJ_METHODS
-    except ImportError:  # pragma: no cover - the ImageJ family is optional while it is built
-        return ()
-    return tuple(IJ_METHODS)
-
-
-#: Every global method name (``manual`` and ``percentile`` take a value: ``manual:79``).
-GLOBAL_METHODS = SKIMAGE_METHODS + _ij_methods() + PARAMETRISED_METHODS
-#: Every method name: the global ones and the local (adaptive) ones of :mod:`segval.local_thresholds`,
-#: which take optional parameters: ``sauvola``, ``sauvola:window_size=25,k=0.3``.
-METHODS = GLOBAL_METHODS + LOCAL_METHODS
-
-
-def is_local(spec):
-    """Whether a method spec names a local (adaptive) method."""
-    return str(spec).partition(":")[0] in LOCAL_METHODS
-
-
-def _local_params(name, text, spec):
-    params = {}
-    for item in filter(None, text.split(",")):
-        key, equals, raw = item.partition("=")
-        if not equals:
-            raise ValueError(f"{spec!r}: parameters are written key=value, e.g. '{name}:{next(iter(DEFAULT_PARAMS[name]))}=25'")
-        try:
-            params[key.strip()] = int(raw) if raw.strip().lstrip("-").isdigit() else float(raw)
-        except ValueError:
-            raise ValueError(f"{spec!r}: parameter {key.strip()!r} needs a number, got {raw!r}") from None
-    return resolve_params(name, params)
-
-
-def parse_method(spec):
-    """Split a method spec into ``(name, value)``: ``"otsu"`` -> ``("otsu", None)``,
-    ``"manual:79"`` -> ``("manual", 79.0)``, ``"sauvola:k=0.3"`` -> ``("sauvola", {all parameters})``.
-
-    Raises
-    ------
-    ValueError
-        For an unknown name, a missing or extra value, a percentile outside 0..100, or an unknown or
-        invalid parameter of a local method.
-    """
-    name, _, value = str(spec).partition(":")
-    if name not in METHODS:
-        raise ValueError(f"unknown threshold method {spec!r}; known: {', '.join(METHODS)}")
-    if name in LOCAL_METHODS:
-        return name, _local_params(name, value, spec)
-    if name in PARAMETRISED_METHODS:
-        try:
-            number = float(value)
-        except ValueError:
-            raise ValueError(f"{name} needs a number, e.g. '{name}:{50 if name == 'percentile' else 79}'"
-                             f"; got {spec!r}") from None
-        if name == "percentile" and not 0 <= number <= 100:
-            raise ValueError(f"percentile must be within 0..100, got {spec!r}")
-        return name, number
-    if value:
-        raise ValueError(f"method {name!r} takes no value; got {spec!r}")
-    return name, None
-
-
-def method_file_id(spec):
-    """The method's name in file names: ``manual:79`` -> ``manual-79``,
-    ``sauvola:window_size=25,k=0.3`` -> ``sauvola-window_size25-k0.3``."""
-    return str(spec).replace(" ", "").replace(":", "-").replace(",", "-").replace("=", "")
-
+from segval.spec import (  # noqa: F401 - the method vocabulary, re-exported where it is used
+    GLOBAL_METHODS,
+    LOCAL_METHODS,
+    METHODS,
+    PARAMETRISED_METHODS,
+    SKIMAGE_METHODS,
+    is_local,
+    method_file_id,
+    parse_method,
+)
 
 def bin_values(n_bins, bin_edges=None, offset=0):
     """The value each bin stands for: ``offset + i`` for integer data, bin centres for float data."""

@@ -16,8 +16,6 @@ Two levels of cutting, each for its own reason:
 import json
 from dataclasses import dataclass
 
-import numpy as np
-
 
 @dataclass(frozen=True)
 class Tile:
@@ -242,6 +240,8 @@ def _pad_symmetric(block, pad, bounds, image_size):
     the whole image only if the block spans the image along that axis, which holds whenever more
     than the block's width is missing (the block then reaches both borders).
     """
+    import numpy as np  # here, not at the top: the Snakefile imports this module (Plan)
+
     ya, yb, xa, xb = bounds
     height, width = image_size
     for axis, (before, after), span, full in (
