@@ -8,7 +8,10 @@ rectangle of any slice without decoding more than it must:
 - compressed tiled or striped TIFF pages decode only the tiles/strips that meet the region (the last
   few are cached, so reading a row of tiles decodes each strip once);
 - PNG, JPEG, BMP and other raster formats cannot be read partially: the slice is decoded whole (use
-  TIFF for images too large for that).
+  TIFF for images too large for that);
+- OME-Zarr images and plain Zarr arrays (:mod:`segval.ngff`) are read at full resolution, decoding
+  only the Zarr chunks that meet the region; axes come from the metadata (``z`` = slices, ``c`` =
+  channels, ``t`` of size 1).
 
 Colour images need a ``channel`` (0 = red, 1 = green, 2 = blue for RGB).  Writers go through
 :func:`segval.files.atomic_output`, which writes beside the target and renames, so an interrupted
@@ -27,7 +30,9 @@ from pathlib import Path
 import cv2
 import numpy as np
 import tifffile
+import zarr
 
+from segval import ngff
 from segval.errors import SegvalError
 from segval.files import atomic_output
 
@@ -58,7 +63,12 @@ class ImageInfo:
     channels : int
         Samples per pixel (1 = grayscale, 3 = RGB, ...).
     kind : str
-        ``"tiff"``, ``"raster"`` (PNG, JPEG, ...) or ``"folder"`` (one file per slice).
+        ``"tiff"``, ``"raster"`` (PNG, JPEG, ...), ``"folder"`` (one file per slice) or ``"zarr"``
+        (OME-Zarr image or Zarr array).
+    pixel_size : tuple of float, optional
+        ``(y, x)`` physical pixel size, where the file's metadata gives one (OME-Zarr).
+    unit : str, optional
+        Its unit (``"micrometer"``), where the metadata gives one.
     """
 
     path: str
@@ -66,19 +76,24 @@ class ImageInfo:
     dtype: str
     channels: int
     kind: str
+    pixel_size: tuple = None
+    unit: str = None
 
     @property
     def is_stack(self):
         return self.shape[0] > 1
 
     def to_dict(self):
-        return {
+        info = {
             "path": self.path,
             "shape": list(self.shape),
             "dtype": self.dtype,
             "channels": self.channels,
             "kind": self.kind,
         }
+        if self.pixel_size is not None:  # only OME-Zarr metadata gives one
+            info.update(pixel_size=list(self.pixel_size), unit=self.unit)
+        return info
 
 
 def natural_key(name):
@@ -125,6 +140,8 @@ def read_info(path):
     """
     path = str(path)
     _check_exists(path)
+    if ngff.is_zarr(path):
+        return _ZarrLayout(path).info
     if os.path.isdir(path):
         files = list_slice_files(path)
         first = read_info(files[0])
@@ -291,6 +308,44 @@ class _TiffLayout:
         return int(np.ravel_multi_index(z_index, self.plane_shape))
 
 
+class _ZarrLayout:
+    """Map segval's (slice, channel, region) to an OME-Zarr image's (or Zarr array's) level 0."""
+
+    def __init__(self, path):
+        image = ngff.describe(path)
+        try:
+            self.array = zarr.open_array(image.array, mode="r")
+        except Exception as error:  # zarr raises many types for a broken store; all mean the same
+            raise SegvalError(f"cannot open as Zarr ({type(error).__name__}: {error})", path, "re-export the image") from None
+        sizes = dict(zip(image.axes, self.array.shape))
+        for axis, size in sizes.items():
+            if axis == "t" and size > 1:
+                raise SegvalError(
+                    f"the image has {size} time points; segval segments one", path,
+                    "save the time point to analyse as its own OME-Zarr image (or one sample per time point)",
+                )
+            if axis not in ngff.AXES and size > 1:
+                raise SegvalError(
+                    f"axis {axis!r} (size {size}) is not one of t, c, z, y, x", path,
+                    "save the image with axes among t, c, z, y, x (one image per value of the other axis)",
+                )
+        if "y" not in sizes or "x" not in sizes:
+            raise SegvalError(f"the image has no y and x axes (axes {''.join(image.axes)})", path, "re-export the image")
+        self.axes = image.axes
+        # Regions come out in the array's axis order: x before y means they are transposed back.
+        self.transposed = image.axes.index("x") < image.axes.index("y")
+        shape = (sizes.get("z", 1), sizes["y"], sizes["x"])
+        pixel_size = image.pixel_size()
+        self.info = ImageInfo(path, shape, _dtype_name(self.array.dtype, path), sizes.get("c", 1), "zarr",
+                              pixel_size, image.unit() if pixel_size else None)
+
+    def read(self, z, channel, y0, y1, x0, x1):
+        where = {"t": 0, "c": channel or 0, "z": z, "y": slice(y0, y1), "x": slice(x0, x1)}
+        region = self.array[tuple(where.get(axis, 0) for axis in self.axes)]
+        region = region.T if self.transposed else region
+        return region if region.dtype.isnative else region.astype(region.dtype.newbyteorder("="))
+
+
 class ImageReader:
     """Read rectangles of an image's slices, one channel, decoding as little as possible.
 
@@ -314,6 +369,7 @@ class ImageReader:
         self.channel = _check_channel(self.info, channel)
         self._tif = None
         self._layout = None
+        self._zarr = _ZarrLayout(self.path) if self.info.kind == "zarr" else None
         self._files = list_slice_files(self.path) if self.info.kind == "folder" else None
         self._raster = None  # (z, decoded 2-D array) of the last raster slice
         self._segments = OrderedDict()
@@ -349,10 +405,12 @@ class ImageReader:
         try:
             if self.info.kind == "tiff":
                 return self._read_tiff(z, y0, y1, x0, x1)
+            if self._zarr is not None:
+                return self._zarr.read(z, self.channel, y0, y1, x0, x1)
             return self._raster_slice(z)[y0:y1, x0:x1]
         except SegvalError:
             raise
-        except (ValueError, OSError, RuntimeError, struct.error, tifffile.TiffFileError) as error:
+        except (ValueError, OSError, RuntimeError, struct.error, tifffile.TiffFileError, zarr.errors.BaseZarrError) as error:
             # Truncated data, a corrupt compressed tile, a codec failing: the file, not the code.
             raise SegvalError(
                 f"cannot read slice {z} rows {y0}:{y1} ({type(error).__name__}: {error}); the file "

@@ -1,0 +1,192 @@
+"""OME-Zarr in and out: images written by ome-zarr-py (NGFF 0.4 on Zarr v2, 0.5 on Zarr v3) and plain
+Zarr arrays read by region exactly; segval's own OME-Zarr masks accepted by ome-zarr-py's reader with
+napari's conventions (multiscales, typed axes, scale per level)."""
+
+import json
+
+import numpy as np
+import pytest
+import zarr
+from ome_zarr.format import FormatV04, FormatV05
+from ome_zarr.io import parse_url
+from ome_zarr.reader import Multiscales, Reader
+from ome_zarr.writer import write_image
+
+from segval import ngff
+from segval.downsample import REDUCERS
+from segval.errors import SegvalError
+from segval.io import ImageReader, read_info
+from segval.tiling import plan
+
+FORMATS = {"0.4": FormatV04(), "0.5": FormatV05()}
+
+
+def write_ome_zarr(path, array, axes, version, chunks=None, scale=None, units=None):
+    """An OME-Zarr image written by ome-zarr-py (the reference implementation), with a pyramid."""
+    fmt = FORMATS[version]
+    group = zarr.open_group(str(path), mode="w", zarr_format=fmt.zarr_format)
+    options = {"chunks": chunks} if chunks else {}
+    write_image(array, group, axes=axes, fmt=fmt, storage_options=options, scale=scale, axes_units=units, scale_factors=[2])
+    return path
+
+
+def stack_of(array, axes, channel=None):
+    """The (slices, height, width) stack segval should see in an array with these axes."""
+    index = tuple({"t": 0, "c": channel or 0}.get(a, slice(None)) for a in axes)
+    kept = [a for a in axes if a not in "tc"]
+    view = array[index]
+    return view if "z" in kept else view[np.newaxis]
+
+
+def check_regions(path, expected, channel=None):
+    rng = np.random.default_rng(1)
+    slices, height, width = expected.shape
+    with ImageReader(path, channel=channel) as reader:
+        assert reader.shape == expected.shape and reader.dtype == expected.dtype
+        for _ in range(12):
+            z = int(rng.integers(slices))
+            y0, y1 = sorted(rng.choice(height + 1, 2, replace=False))
+            x0, x1 = sorted(rng.choice(width + 1, 2, replace=False))
+            np.testing.assert_array_equal(reader.read(z, y0, y1, x0, x1), expected[z, y0:y1, x0:x1])
+        for z in range(slices):
+            np.testing.assert_array_equal(reader.read_slice(z), expected[z])
+
+
+@pytest.mark.parametrize("version", ["0.4", "0.5"])
+@pytest.mark.parametrize("axes, shape, channel", [
+    ("yx", (45, 70), None),
+    ("cyx", (3, 45, 70), 2),
+    ("zyx", (4, 45, 70), None),
+    ("tczyx", (1, 2, 3, 45, 70), 1),
+])
+def test_ome_zarr_regions_equal_the_array(tmp_path, version, axes, shape, channel):
+    array = np.random.default_rng(0).integers(0, 4000, shape, dtype=np.uint16)
+    chunks = tuple(1 if a in "tcz" else 16 for a in axes)
+    path = write_ome_zarr(tmp_path / "image.ome.zarr", array, axes, version, chunks=chunks)
+    expected = stack_of(array, axes, channel)
+    info = read_info(path)
+    assert (info.kind, info.shape, info.channels) == ("zarr", expected.shape, 3 if axes == "cyx" else (2 if "c" in axes else 1))
+    check_regions(path, expected, channel)
+
+
+@pytest.mark.parametrize("version", ["0.4", "0.5"])
+def test_pixel_size_and_unit_from_the_scale(tmp_path, version):
+    array = np.zeros((2, 32, 48), np.uint8)
+    scale = {"z": 2.0, "y": 0.5, "x": 0.25}
+    units = {"z": "micrometer", "y": "micrometer", "x": "micrometer"}
+    path = write_ome_zarr(tmp_path / "image.ome.zarr", array, "zyx", version, scale=scale, units=units)
+    info = read_info(path)
+    assert info.pixel_size == (0.5, 0.25) and info.unit == "micrometer"
+    assert info.to_dict()["pixel_size"] == [0.5, 0.25]
+    assert ngff.describe(path).pixel_size() == (0.5, 0.25)
+
+
+@pytest.mark.parametrize("zarr_format", [2, 3])
+@pytest.mark.parametrize("dtype", ["uint8", ">u2", "float32"])
+def test_plain_zarr_arrays(tmp_path, zarr_format, dtype):
+    array = np.random.default_rng(2).integers(0, 200, (3, 40, 50)).astype(dtype)
+    stored = zarr.create_array(str(tmp_path / "a.zarr"), shape=array.shape, chunks=(1, 16, 16), dtype=array.dtype, zarr_format=zarr_format)
+    stored[:] = array
+    info = read_info(tmp_path / "a.zarr")
+    assert info.shape == (3, 40, 50) and info.dtype == np.dtype(dtype).name and info.pixel_size is None
+    check_regions(tmp_path / "a.zarr", array.astype(np.dtype(dtype).newbyteorder("=")))
+    two_d = zarr.create_array(str(tmp_path / "b.zarr"), shape=(40, 50), chunks=(16, 16), dtype="uint8", zarr_format=zarr_format)
+    two_d[:] = array[0].astype("uint8")
+    check_regions(tmp_path / "b.zarr", array[:1].astype("uint8"))
+
+
+def test_dimension_names_give_the_axes(tmp_path):
+    array = np.arange(2 * 20 * 30, dtype=np.uint8).reshape(2, 20, 30)
+    stored = zarr.create_array(str(tmp_path / "c.zarr"), shape=array.shape, chunks=(1, 8, 8), dtype="uint8", dimension_names=["c", "y", "x"])
+    stored[:] = array
+    assert read_info(tmp_path / "c.zarr").channels == 2
+    check_regions(tmp_path / "c.zarr", array[1:2], channel=1)
+
+
+def test_clear_failures(tmp_path):
+    path = write_ome_zarr(tmp_path / "movie.ome.zarr", np.zeros((3, 16, 16), np.uint8), "tyx", "0.4")
+    with pytest.raises(SegvalError, match="3 time points"):
+        read_info(path)
+    path = write_ome_zarr(tmp_path / "colour.ome.zarr", np.zeros((3, 16, 16), np.uint8), "cyx", "0.5")
+    with pytest.raises(SegvalError, match="no channel was chosen"):
+        ImageReader(path)
+    zarr.open_group(str(tmp_path / "plate.zarr"), mode="w").attrs["plate"] = {}
+    with pytest.raises(SegvalError, match="without OME-NGFF multiscales"):
+        read_info(tmp_path / "plate.zarr")
+    zarr.create_array(str(tmp_path / "4d.zarr"), shape=(2, 2, 8, 8), dtype="uint8")
+    with pytest.raises(SegvalError, match="4-D Zarr array without axis names"):
+        read_info(tmp_path / "4d.zarr")
+
+
+def test_corrupt_chunk_is_reported_as_the_file(tmp_path):
+    stored = zarr.create_array(str(tmp_path / "a.zarr"), shape=(32, 32), chunks=(16, 16), dtype="uint8", zarr_format=2)
+    stored[:] = 1
+    (tmp_path / "a.zarr" / "0.0").write_bytes(b"garbage")
+    with ImageReader(tmp_path / "a.zarr") as reader, pytest.raises(SegvalError, match="corrupt"):
+        reader.read(0, 0, 4, 0, 4)
+
+
+# --- writing ---------------------------------------------------------------------------------
+
+
+def write_with_bands(path, stack, tile, chunk_megapixels, reduce="max", pixel_size=(1.0, 1.0), unit=None):
+    """What the workflow does: create, one BandWriter per chunk (here in turn), finish."""
+    building = path.with_name(path.name + ".building")
+    ngff.create(building, stack.shape, stack.dtype, tile, reduce, pixel_size, unit, name="test mask")
+    cuts = plan(stack.shape, tile, chunk_megapixels)
+    assert any(c.y0 for c in cuts.chunks) or len(cuts.chunks) > 1
+    for chunk in cuts.chunks:
+        tiles = list(cuts.tiles(chunk))
+        writer = ngff.BandWriter(building)
+        blocks = (stack[t.z, t.y0 : t.y1, t.x0 : t.x1] for t in tiles)
+        for _ in writer.passing(blocks, [(t.z, t.y0, t.x0) for t in tiles]):
+            pass
+    ngff.finish(building, path)
+    return path
+
+
+@pytest.mark.parametrize("slices", [1, 3])
+def test_written_ome_zarr_is_read_by_ome_zarr_py_with_napari_conventions(tmp_path, slices):
+    rng = np.random.default_rng(3)
+    stack = (rng.random((slices, 200, 330)) > 0.7).astype(np.uint8) * 255
+    path = write_with_bands(tmp_path / "mask.ome.zarr", stack, 64, 0.03, pixel_size=(0.5, 0.25), unit="micrometer")
+    nodes = list(Reader(parse_url(str(path)))())
+    assert nodes and nodes[0].specs and isinstance(nodes[0].specs[0], Multiscales)
+    node = nodes[0]
+    # napari-ome-zarr hands these to napari: a pyramid, its axes, a scale per level.
+    data = [np.asarray(level) for level in node.data]
+    assert len(data) == 1 + len(ngff.pyramid_factors(stack.shape, 64)) >= 3
+    np.testing.assert_array_equal(data[0], stack[0] if slices == 1 else stack)
+    assert [axis["name"] for axis in node.metadata["axes"]] == (["y", "x"] if slices == 1 else ["z", "y", "x"])
+    attrs = json.loads((path / ".zattrs").read_text())["multiscales"][0]
+    assert attrs["version"] == "0.4"
+    assert all(axis["type"] == "space" for axis in attrs["axes"])
+    assert [a.get("unit") for a in attrs["axes"] if a["name"] in "yx"] == ["micrometer"] * 2
+    scales = [d["coordinateTransformations"][0]["scale"][-2:] for d in attrs["datasets"]]
+    assert scales[0] == [0.5, 0.25] and scales[1] == [1.0, 0.5]
+    assert node.metadata["coordinateTransformations"][1][0]["scale"][-2:] == [1.0, 0.5]
+    # The pyramid levels equal segval's reduction of the whole slice (as the OME-TIFF's do).
+    for level, factor in enumerate([1] + ngff.pyramid_factors(stack.shape, 64)):
+        expected = np.stack([REDUCERS["max"](s, factor) for s in stack])
+        np.testing.assert_array_equal(data[level], expected[0] if slices == 1 else expected)
+    # And segval reads it back like any OME-Zarr input.
+    info = read_info(path)
+    assert info.shape == stack.shape and info.pixel_size == (0.5, 0.25)
+    check_regions(path, stack)
+
+
+def test_no_zarr_chunk_is_shared_by_two_bands(tmp_path):
+    """Bands of whole tile rows own whole Zarr chunks at every level: one job, one chunk."""
+    stack = np.ones((1, 300, 200), np.uint8)
+    building = tmp_path / "m.building"
+    ngff.create(building, stack.shape, np.uint8, 64, "max")
+    for level, factor in enumerate([1] + ngff.pyramid_factors(stack.shape, 64)):
+        array = zarr.open_array(str(building / str(level)))
+        assert array.chunks == (64 // factor, 64)
+
+
+def test_band_writer_refuses_misaligned_bands(tmp_path):
+    ngff.create(tmp_path / "m", (1, 128, 128), np.uint8, 64, "max")
+    writer = ngff.BandWriter(tmp_path / "m")
+    with pytest.raises(ValueError, match="tile row"):
+        writer.put(0, 32, 0, np.zeros((32, 64), np.uint8))
