@@ -23,6 +23,7 @@ include: "rules/tiles.smk"
 include: "rules/denoise.smk"
 include: "rules/threshold.smk"
 include: "rules/validate.smk"
+include: "rules/zarr.smk"
 include: "rules/report.smk"
 
 

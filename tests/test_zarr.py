@@ -5,6 +5,7 @@ napari's conventions (multiscales, typed axes, scale per level)."""
 import json
 
 import numpy as np
+import tifffile
 import pytest
 import zarr
 from ome_zarr.format import FormatV04, FormatV05
@@ -16,6 +17,7 @@ from segval import ngff
 from segval.downsample import REDUCERS
 from segval.errors import SegvalError
 from segval.io import ImageReader, read_info
+from segval.stitching import BandWriter
 from segval.tiling import plan
 
 FORMATS = {"0.4": FormatV04(), "0.5": FormatV05()}
@@ -137,7 +139,7 @@ def write_with_bands(path, stack, tile, chunk_megapixels, reduce="max", pixel_si
     assert any(c.y0 for c in cuts.chunks) or len(cuts.chunks) > 1
     for chunk in cuts.chunks:
         tiles = list(cuts.tiles(chunk))
-        writer = ngff.BandWriter(building)
+        writer = BandWriter(building)
         blocks = (stack[t.z, t.y0 : t.y1, t.x0 : t.x1] for t in tiles)
         for _ in writer.passing(blocks, [(t.z, t.y0, t.x0) for t in tiles]):
             pass
@@ -187,6 +189,62 @@ def test_no_zarr_chunk_is_shared_by_two_bands(tmp_path):
 
 def test_band_writer_refuses_misaligned_bands(tmp_path):
     ngff.create(tmp_path / "m", (1, 128, 128), np.uint8, 64, "max")
-    writer = ngff.BandWriter(tmp_path / "m")
+    writer = BandWriter(tmp_path / "m")
     with pytest.raises(ValueError, match="tile row"):
         writer.put(0, 32, 0, np.zeros((32, 64), np.uint8))
+
+
+# --- the workflow ----------------------------------------------------------------------------
+
+
+@pytest.mark.workflow
+def test_workflow_ome_zarr_in_and_out_equals_tiff(tmp_path):
+    """The same stack as a TIFF and as an OME-Zarr image (NGFF 0.5, pixel size in its metadata)
+    gives the same masks and metrics; with outputs.format: ome-zarr the chunk jobs write OME-Zarr
+    masks and confusion maps equal to the OME-TIFFs bit for bit, which ome-zarr-py reads."""
+    from segval.phantom import make_phantom
+    from workflow_helpers import run_snakemake, write_sheet
+
+    images, truths = zip(*[make_phantom((128, 192), seed=5, z=z) for z in range(2)])
+    stack = np.stack(images)
+    tifffile.imwrite(tmp_path / "stack.tif", stack, photometric="minisblack")
+    write_ome_zarr(tmp_path / "stack.ome.zarr", stack, "zyx", "0.5", chunks=(1, 48, 80),
+                   scale={"z": 1.0, "y": 0.5, "x": 0.5}, units={"y": "micrometer", "x": "micrometer"})
+    tifffile.imwrite(tmp_path / "truth.tif", truths[1].astype(np.uint8) * 255, photometric="minisblack")
+    prediction = np.stack(truths).astype(np.uint8)  # another segmenter's masks, as a plain Zarr array
+    zarr.create_array(str(tmp_path / "unet.zarr"), data=prediction, chunks=(1, 50, 50), zarr_format=2)
+    sheet = write_sheet(tmp_path / "samples.tsv", [
+        {"sample": "tif", "image": tmp_path / "stack.tif", "ground_truth": tmp_path / "truth.tif", "truth_slices": "1",
+         "pixel_size": "0.5", "prediction_unet": ""},
+        {"sample": "zarr", "image": tmp_path / "stack.ome.zarr", "ground_truth": tmp_path / "truth.tif", "truth_slices": "1",
+         "pixel_size": "", "prediction_unet": tmp_path / "unet.zarr"},
+    ])
+    config = {
+        "samples": str(sheet), "invert": True, "methods": ["otsu", "sauvola:window_size=15"],
+        "tiling": {"tile_size": 64, "chunk_megapixels": 0.01},  # bands of one tile row: 4 jobs per sample
+        "outputs": {"format": "ome-zarr", "denoised": False},
+    }
+    workdir = tmp_path / "run"
+    tiffs = [f"results/{kind}/tif/median3.otsu.ome.tif" for kind in ("masks", "confusion")]
+    run_snakemake(workdir, config, "all", *tiffs)  # the OME-TIFFs too, to compare
+    results = workdir / "results"
+    assert not list(results.glob("chunks/*/*/*.ome.zarr")), "the folders being built are renamed, not left"
+    for method in ("otsu", "sauvola-window_size15"):
+        stem = f"median3.{method}"
+        tif_metrics = (results / f"metrics/tif/{stem}.tsv").read_text()
+        assert (results / f"metrics/zarr/{stem}.tsv").read_text() == tif_metrics.replace("tif", "zarr")
+        for kind, pages in (("masks", stack), ("confusion", stack[1:])):
+            from_tif = read_info(results / f"{kind}/tif/{stem}.ome.zarr")
+            assert from_tif.shape == pages.shape and from_tif.pixel_size == (0.5, 0.5)
+            with ImageReader(results / f"{kind}/tif/{stem}.ome.zarr") as a, ImageReader(results / f"{kind}/zarr/{stem}.ome.zarr") as b:
+                for z in range(pages.shape[0]):
+                    np.testing.assert_array_equal(a.read_slice(z), b.read_slice(z))
+    with ImageReader(results / "masks/zarr/given.unet.ome.zarr") as given:
+        np.testing.assert_array_equal(np.stack([given.read_slice(z) for z in range(2)]), prediction * 255)
+    for kind in ("masks", "confusion"):
+        path = results / f"{kind}/zarr/median3.otsu.ome.zarr"
+        expected = tifffile.imread(results / f"{kind}/tif/median3.otsu.ome.tif")
+        node = list(Reader(parse_url(str(path)))())[0]
+        np.testing.assert_array_equal(np.asarray(node.data[0]), expected)
+        assert len(node.data) == 3 and [a["name"] for a in node.metadata["axes"]] == (["z", "y", "x"] if kind == "masks" else ["y", "x"])
+        assert [a.get("unit") for a in node.metadata["axes"] if a["name"] != "z"] == ["micrometer"] * 2

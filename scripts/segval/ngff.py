@@ -15,7 +15,7 @@ the chunk jobs that compute them, in parallel, with no stitching copy:
 1. :func:`create` (one small job) writes the metadata of every pyramid level into a folder beside
    the final name: shapes, chunks of one tile (``1 x tile x tile`` at full resolution), dtype,
    codec;
-2. every chunk job hands its tiles to a :class:`BandWriter`, which writes each band of one tile row
+2. every chunk job hands its tiles to a :class:`segval.stitching.BandWriter`, which writes each band of one tile row
    at full resolution and its reductions at every pyramid level.  Level ``k``'s chunks are
    ``tile / 2**k`` rows high, so they hold exactly one tile row's reduction: no two jobs ever write
    the same Zarr chunk, and a job needs only one band of its slice in memory;
@@ -224,7 +224,8 @@ def _dims(shape, slices):
 
 
 def create(path, shape, dtype, tile, reduce, pixel_size=(1.0, 1.0), unit=None, name=None):
-    """Write the arrays' metadata of an OME-Zarr image to be filled by :class:`BandWriter`.
+    """Write the arrays' metadata of an OME-Zarr image to be filled by
+    :class:`segval.stitching.BandWriter`.
 
     Parameters
     ----------
@@ -253,7 +254,7 @@ def create(path, shape, dtype, tile, reduce, pixel_size=(1.0, 1.0), unit=None, n
     factors = pyramid_factors((slices, height, width), tile)
     # Blosc is the codec every Zarr v2 reader supports; bit-shuffled zstd shrinks 0/255 masks well.
     compressor = numcodecs.Blosc(cname="zstd", clevel=5, shuffle=numcodecs.Blosc.BITSHUFFLE)
-    group = zarr.open_group(path, mode="w-", zarr_format=2)
+    group = zarr.open_group(path, mode="w", zarr_format=2)
     for level, factor in enumerate([1] + factors):
         level_shape = _level_shape((slices, height, width), factor)
         chunks = (1, tile // factor, tile)  # one tile row's reduction per chunk row (see above)
@@ -277,84 +278,19 @@ def create(path, shape, dtype, tile, reduce, pixel_size=(1.0, 1.0), unit=None, n
     }
 
 
-def _written_plan(path):
+def written_plan(path):
+    """What :func:`create` recorded for the chunk jobs: shape, tile, factors, reduce, pixel size."""
     import zarr
 
     return dict(zarr.open_group(str(path), mode="r").attrs[_PLAN_ATTRIBUTE])
 
 
-class BandWriter:
-    """Write tiles (in slice, row, column order) into an image made by :func:`create`, band by band.
-
-    A band is one tile row of one slice, full width; when its last tile arrives it is written at
-    full resolution and reduced into every pyramid level.  Bands must start on a tile row (chunk
-    jobs hold whole tile rows), so every Zarr chunk is written by one job, whole, once.
-
-    Parameters
-    ----------
-    path : str or Path
-        The folder made by :func:`create`.
-    """
-
-    def __init__(self, path):
-        import zarr
-
-        from segval.downsample import REDUCERS
-
-        self.path = str(path)
-        self._plan = _written_plan(path)
-        self._reducer = REDUCERS[self._plan["reduce"]]
-        group = zarr.open_group(self.path, mode="r+")
-        self._levels = [group[str(level)] for level in range(len(self._plan["factors"]) + 1)]
-        self._band = None  # [z, y0, array being filled]
-
-    def put(self, z, y0, x0, tile):
-        """Take the tile at ``[z, y0:, x0:]``; write its band once the band's last tile is in."""
-        import numpy as np
-
-        _, _, width = self._plan["shape"]
-        tile = np.asarray(tile)
-        if x0 == 0:
-            if self._band is not None:
-                raise ValueError(f"band z={self._band[0]} y={self._band[1]} left incomplete")
-            if y0 % self._plan["tile"]:
-                raise ValueError(f"band at row {y0} does not start on a tile row of {self._plan['tile']}")
-            self._band = [z, y0, np.zeros((tile.shape[0], width), tile.dtype)]
-        band_z, band_y0, band = self._band
-        if (z, y0) != (band_z, band_y0):
-            raise ValueError(f"tile z={z} y={y0} arrived inside band z={band_z} y={band_y0}")
-        band[:, x0 : x0 + tile.shape[1]] = tile
-        if x0 + tile.shape[1] == width:
-            self._write(band_z, band_y0, band)
-            self._band = None
-
-    def passing(self, tiles, positions):
-        """Yield ``tiles`` unchanged, putting each at its ``(z, y0, x0)`` of ``positions`` on the way
-        (to write the Zarr image while the chunk's TIFF is written from the same tiles)."""
-        for tile, (z, y0, x0) in zip(tiles, positions):
-            self.put(z, y0, x0, tile)
-            yield tile
-        self.close()
-
-    def close(self):
-        if self._band is not None:
-            raise ValueError(f"band z={self._band[0]} y={self._band[1]} left incomplete")
-
-    def _write(self, z, y0, band):
-        stack = self._plan["shape"][0] > 1
-        for level, factor in enumerate([1] + self._plan["factors"]):
-            block = band if factor == 1 else self._reducer(band, factor)
-            top = y0 // factor
-            region = (z, slice(top, top + block.shape[0])) if stack else (slice(top, top + block.shape[0]),)
-            self._levels[level][region] = block
-
-
 def finish(path, final):
-    """Write the NGFF ``multiscales`` metadata of an image filled by :class:`BandWriter` and rename
+    """Write the NGFF ``multiscales`` metadata of an image filled by the chunk jobs and rename
     its folder to ``final`` (which must not exist)."""
     import zarr
 
-    plan = _written_plan(path)
+    plan = written_plan(path)
     slices = plan["shape"][0]
     y_size, x_size = plan["pixel_size"]
     unit = plan["unit"]
