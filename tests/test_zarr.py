@@ -229,6 +229,8 @@ def test_workflow_ome_zarr_in_and_out_equals_tiff(tmp_path):
     run_snakemake(workdir, config, "all", *tiffs)  # the OME-TIFFs too, to compare
     results = workdir / "results"
     assert not list(results.glob("chunks/*/*/*.ome.zarr")), "the folders being built are renamed, not left"
+    rerun = run_snakemake(workdir, config, "all", *tiffs, "--dry-run")
+    assert "Nothing to be done" in rerun.stdout + rerun.stderr, "the renamed (temp) folders must not cause reruns"
     for method in ("otsu", "sauvola-window_size15"):
         stem = f"median3.{method}"
         tif_metrics = (results / f"metrics/tif/{stem}.tsv").read_text()

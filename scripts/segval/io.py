@@ -339,11 +339,41 @@ class _ZarrLayout:
         self.info = ImageInfo(path, shape, _dtype_name(self.array.dtype, path), sizes.get("c", 1), "zarr",
                               pixel_size, image.unit() if pixel_size else None)
 
+        self._chunks = OrderedDict()  # decoded Zarr chunks, most recently used last
+        self._chunk_bytes = 0
+
     def read(self, z, channel, y0, y1, x0, x1):
-        where = {"t": 0, "c": channel or 0, "z": z, "y": slice(y0, y1), "x": slice(x0, x1)}
-        region = self.array[tuple(where.get(axis, 0) for axis in self.axes)]
-        region = region.T if self.transposed else region
-        return region if region.dtype.isnative else region.astype(region.dtype.newbyteorder("="))
+        """Region ``[y0:y1, x0:x1]`` of slice ``z`` assembled from whole decoded chunks, which are
+        kept (the last 256 MB, as TIFF segments): the halos of neighbouring tiles then cost no
+        second decoding, and chunks larger than a tile are decoded once for all its tiles."""
+        point = {"t": 0, "c": channel or 0, "z": z}
+        size = dict(zip(self.axes, self.array.chunks))
+        out = np.empty((y1 - y0, x1 - x0), self.array.dtype.newbyteorder("="))
+        for cy in range(y0 // size["y"], -(-y1 // size["y"])):
+            for cx in range(x0 // size["x"], -(-x1 // size["x"])):
+                origin = {axis: point.get(axis, 0) // size[axis] * size[axis] for axis in self.axes}
+                origin.update(y=cy * size["y"], x=cx * size["x"])
+                chunk = self._chunk(tuple(origin[axis] for axis in self.axes))
+                ya, yb = max(y0, origin["y"]), min(y1, origin["y"] + size["y"])
+                xa, xb = max(x0, origin["x"]), min(x1, origin["x"] + size["x"])
+                where = {axis: point.get(axis, 0) - origin[axis] for axis in self.axes}
+                where.update(y=slice(ya - origin["y"], yb - origin["y"]), x=slice(xa - origin["x"], xb - origin["x"]))
+                piece = chunk[tuple(where[axis] for axis in self.axes)]
+                out[ya - y0 : yb - y0, xa - x0 : xb - x0] = piece.T if self.transposed else piece
+        return out
+
+    def _chunk(self, origin):
+        if origin in self._chunks:
+            self._chunks.move_to_end(origin)
+            return self._chunks[origin]
+        region = tuple(slice(start, start + size) for start, size in zip(origin, self.array.chunks))
+        chunk = self.array[region]  # exactly one chunk: zarr decodes it alone
+        self._chunks[origin] = chunk
+        self._chunk_bytes += chunk.nbytes
+        while self._chunk_bytes > _SEGMENT_CACHE_BYTES and len(self._chunks) > 1:
+            _, evicted = self._chunks.popitem(last=False)
+            self._chunk_bytes -= evicted.nbytes
+        return chunk
 
 
 class ImageReader:
