@@ -160,6 +160,10 @@ def test_written_ome_zarr_is_read_by_ome_zarr_py_with_napari_conventions(tmp_pat
     assert len(data) == 1 + len(ngff.pyramid_factors(stack.shape, 64)) >= 3
     np.testing.assert_array_equal(data[0], stack[0] if slices == 1 else stack)
     assert [axis["name"] for axis in node.metadata["axes"]] == (["y", "x"] if slices == 1 else ["z", "y", "x"])
+    # The NGFF 0.4 schema, as ome-zarr-models (the spec's pydantic models) checks it.
+    from ome_zarr_models.v04.image import Image
+
+    Image.from_zarr(zarr.open_group(str(path), mode="r"))
     attrs = json.loads((path / ".zattrs").read_text())["multiscales"][0]
     assert attrs["version"] == "0.4"
     assert all(axis["type"] == "space" for axis in attrs["axes"])

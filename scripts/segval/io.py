@@ -112,7 +112,8 @@ def list_slice_files(folder):
         raise SegvalError(
             "folder contains no image files",
             folder,
-            f"put one image per slice in it (suffixes: {', '.join(SUPPORTED_SUFFIXES)})",
+            f"put one image per slice in it (suffixes: {', '.join(SUPPORTED_SUFFIXES)}), or give an "
+            "OME-Zarr image or Zarr array folder (with zarr.json, .zarray or .zgroup)",
         )
     return files
 
