@@ -97,6 +97,14 @@ def test_plain_zarr_arrays(tmp_path, zarr_format, dtype):
     check_regions(tmp_path / "b.zarr", array[:1].astype("uint8"))
 
 
+def test_sharded_zarr_v3_array(tmp_path):
+    """Shards (Zarr v3) hold many chunks; regions decode only the inner chunks they meet."""
+    array = np.random.default_rng(4).integers(0, 255, (2, 150, 130), dtype=np.uint8)
+    stored = zarr.create_array(str(tmp_path / "s.zarr"), shape=array.shape, chunks=(1, 32, 32), shards=(1, 64, 64), dtype="uint8")
+    stored[:] = array
+    check_regions(tmp_path / "s.zarr", array)
+
+
 def test_dimension_names_give_the_axes(tmp_path):
     array = np.arange(2 * 20 * 30, dtype=np.uint8).reshape(2, 20, 30)
     stored = zarr.create_array(str(tmp_path / "c.zarr"), shape=array.shape, chunks=(1, 8, 8), dtype="uint8", dimension_names=["c", "y", "x"])
