@@ -342,11 +342,17 @@ class _ZarrLayout:
 
         self._chunks = OrderedDict()  # decoded Zarr chunks, most recently used last
         self._chunk_bytes = 0
+        # Three rows of chunks across the slice (a tile row's, and its halo's above and below: the
+        # next tile row then finds its chunks), at most 256 MB: memory grows with the slice width,
+        # like a band of tiles, not with the image.
+        size = dict(zip(self.axes, self.array.chunks))
+        chunk_bytes = int(np.prod(self.array.chunks)) * self.array.dtype.itemsize
+        self._cache_bytes = min(_SEGMENT_CACHE_BYTES, (3 * -(-shape[2] // size["x"]) + 3) * chunk_bytes)
 
     def read(self, z, channel, y0, y1, x0, x1):
         """Region ``[y0:y1, x0:x1]`` of slice ``z`` assembled from whole decoded chunks, which are
-        kept (the last 256 MB, as TIFF segments): the halos of neighbouring tiles then cost no
-        second decoding, and chunks larger than a tile are decoded once for all its tiles."""
+        kept a while (three rows of chunks): the halos of neighbouring tiles then cost no second
+        decoding, and chunks larger than a tile are decoded once for all its tiles."""
         point = {"t": 0, "c": channel or 0, "z": z}
         size = dict(zip(self.axes, self.array.chunks))
         out = np.empty((y1 - y0, x1 - x0), self.array.dtype.newbyteorder("="))
@@ -371,7 +377,7 @@ class _ZarrLayout:
         chunk = self.array[region]  # exactly one chunk: zarr decodes it alone
         self._chunks[origin] = chunk
         self._chunk_bytes += chunk.nbytes
-        while self._chunk_bytes > _SEGMENT_CACHE_BYTES and len(self._chunks) > 1:
+        while self._chunk_bytes > self._cache_bytes and len(self._chunks) > 1:
             _, evicted = self._chunks.popitem(last=False)
             self._chunk_bytes -= evicted.nbytes
         return chunk
