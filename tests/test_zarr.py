@@ -105,6 +105,33 @@ def test_sharded_zarr_v3_array(tmp_path):
     check_regions(tmp_path / "s.zarr", array)
 
 
+def test_tiles_with_halos_decode_each_chunk_once_in_bounded_memory(tmp_path):
+    from segval.tiling import read_padded
+
+    array = np.random.default_rng(5).integers(0, 255, (1, 512, 1024), dtype=np.uint8)
+    stored = zarr.create_array(str(tmp_path / "a.zarr"), shape=array.shape, chunks=(1, 64, 64), dtype="uint8")
+    stored[:] = array
+    cuts = plan(array.shape, 64, 1e9)
+    with ImageReader(tmp_path / "a.zarr") as reader:
+        layout = reader._zarr
+        decoded = []
+        original = layout.array
+
+        class Counting:  # the array, counting the chunks it decodes
+            chunks, dtype = original.chunks, original.dtype
+
+            def __getitem__(self, key):
+                decoded.append(tuple((k.start, k.stop) for k in key))
+                return original[key]
+
+        layout.array = Counting()
+        for t in cuts.tiles(cuts.chunks[0]):
+            block = read_padded(reader.read, array.shape, t.z, t.y0, t.y1, t.x0, t.x1, 8)
+            np.testing.assert_array_equal(block[8:-8, 8:-8], array[0, t.y0 : t.y1, t.x0 : t.x1])
+            assert layout._chunk_bytes <= layout._cache_bytes < 4 * 16 * 64 * 64
+    assert len(decoded) == len(set(decoded)) == 8 * 16
+
+
 def test_dimension_names_give_the_axes(tmp_path):
     array = np.arange(2 * 20 * 30, dtype=np.uint8).reshape(2, 20, 30)
     stored = zarr.create_array(str(tmp_path / "c.zarr"), shape=array.shape, chunks=(1, 8, 8), dtype="uint8", dimension_names=["c", "y", "x"])
