@@ -166,13 +166,13 @@ def test_corrupt_chunk_is_reported_as_the_file(tmp_path):
 # --- writing ---------------------------------------------------------------------------------
 
 
-def write_with_bands(path, stack, tile, chunk_megapixels, reduce="max", pixel_size=(1.0, 1.0), unit=None):
+def write_with_bands(path, stack, tile, chunk_megapixels, reduce="max", pixel_size=(1.0, 1.0), unit=None, reverse=False):
     """What the workflow does: create, one BandWriter per chunk (here in turn), finish."""
     building = path.with_name(path.name + ".building")
     ngff.create(building, stack.shape, stack.dtype, tile, reduce, pixel_size, unit, name="test mask")
     cuts = plan(stack.shape, tile, chunk_megapixels)
     assert any(c.y0 for c in cuts.chunks) or len(cuts.chunks) > 1
-    for chunk in cuts.chunks:
+    for chunk in reversed(cuts.chunks) if reverse else cuts.chunks:
         tiles = list(cuts.tiles(chunk))
         writer = BandWriter(building)
         blocks = (stack[t.z, t.y0 : t.y1, t.x0 : t.x1] for t in tiles)
@@ -214,6 +214,15 @@ def test_written_ome_zarr_is_read_by_ome_zarr_py_with_napari_conventions(tmp_pat
     info = read_info(path)
     assert info.shape == stack.shape and info.pixel_size == (0.5, 0.25)
     check_regions(path, stack)
+
+
+def test_written_bytes_do_not_depend_on_the_order_of_the_chunk_jobs(tmp_path):
+    stack = np.random.default_rng(6).integers(0, 5, (2, 200, 150), dtype=np.uint8)
+    trees = []
+    for reverse in (False, True):
+        path = write_with_bands(tmp_path / f"{reverse}" / "c.ome.zarr", stack, 64, 0.01, "confusion", reverse=reverse)
+        trees.append({str(f.relative_to(path)): f.read_bytes() for f in sorted(path.rglob("*")) if f.is_file()})
+    assert trees[0] == trees[1] and len(trees[0]) > 20
 
 
 def test_no_zarr_chunk_is_shared_by_two_bands(tmp_path):
