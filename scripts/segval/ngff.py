@@ -15,8 +15,9 @@ the chunk jobs that compute them, in parallel, with no stitching copy:
 1. :func:`create` (one small job) writes the metadata of every pyramid level into a folder beside
    the final name: shapes, chunks of one tile (``1 x tile x tile`` at full resolution), dtype,
    codec;
-2. every chunk job hands its tiles to a :class:`segval.stitching.BandWriter`, which writes each band of one tile row
-   at full resolution and its reductions at every pyramid level.  Level ``k``'s chunks are
+2. every chunk job hands its tiles to a :class:`segval.stitching.BandWriter`, which writes each
+   band of one tile row at full resolution and its reductions at every pyramid level.  Level
+   ``k``'s chunks are
    ``tile / 2**k`` rows high, so they hold exactly one tile row's reduction: no two jobs ever write
    the same Zarr chunk, and a job needs only one band of its slice in memory;
 3. :func:`finish` writes the ``multiscales`` metadata that makes the folder an OME-Zarr image, and
