@@ -17,9 +17,8 @@ the chunk jobs that compute them, in parallel, with no stitching copy:
    codec;
 2. every chunk job hands its tiles to a :class:`segval.stitching.BandWriter`, which writes each
    band of one tile row at full resolution and its reductions at every pyramid level.  Level
-   ``k``'s chunks are
-   ``tile / 2**k`` rows high, so they hold exactly one tile row's reduction: no two jobs ever write
-   the same Zarr chunk, and a job needs only one band of its slice in memory;
+   ``k``'s chunks are ``tile / 2**k`` rows high, so they hold exactly one tile row's reduction: no
+   two jobs ever write the same Zarr chunk, and a job needs only one band of its slice in memory;
 3. :func:`finish` writes the ``multiscales`` metadata that makes the folder an OME-Zarr image, and
    renames it to its final name (so the image is complete or absent).
 
