@@ -140,6 +140,21 @@ def test_dimension_names_give_the_axes(tmp_path):
     check_regions(tmp_path / "c.zarr", array[1:2], channel=1)
 
 
+@pytest.mark.parametrize("version, axes", [("0.3", ["z", "y", "x"]), ("0.1", None)])
+def test_older_ngff_versions(tmp_path, version, axes):
+    """NGFF 0.3 names axes by strings, 0.1/0.2 not at all (always t c z y x)."""
+    array = np.arange(2 * 16 * 24, dtype=np.uint16).reshape(2, 16, 24)
+    shape = array.shape if axes else (1, 1) + array.shape
+    group = zarr.open_group(str(tmp_path / "old.zarr"), mode="w", zarr_format=2)
+    group.create_array("0", shape=shape, chunks=(1,) * (len(shape) - 2) + (8, 8), dtype="uint16")[:] = array.reshape(shape)
+    multiscale = {"version": version, "datasets": [{"path": "0"}]}
+    if axes:
+        multiscale["axes"] = axes
+    group.attrs["multiscales"] = [multiscale]
+    assert read_info(tmp_path / "old.zarr").pixel_size is None
+    check_regions(tmp_path / "old.zarr", array)
+
+
 def test_clear_failures(tmp_path):
     path = write_ome_zarr(tmp_path / "movie.ome.zarr", np.zeros((3, 16, 16), np.uint8), "tyx", "0.4")
     with pytest.raises(SegvalError, match="3 time points"):
