@@ -22,13 +22,12 @@ os.environ.setdefault("OMP_NUM_THREADS", "1")
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO / "scripts"))
 
-import zarr  # noqa: E402
-
-from segval import ngff  # noqa: E402
-from segval.io import ImageReader  # noqa: E402
-from segval.phantom import make_phantom  # noqa: E402
-from segval.stitching import BandWriter, write_tiles  # noqa: E402
-from segval.tiling import plan, read_padded  # noqa: E402
+import zarr
+from segval import ngff
+from segval.io import ImageReader
+from segval.phantom import make_phantom
+from segval.stitching import BandWriter, write_tiles
+from segval.tiling import plan, read_padded
 
 zarr.config.set({"threading.max_workers": 1})
 
@@ -51,7 +50,14 @@ def write_ome_zarr(path, image, version, tile):
 
     fmt = FormatV04() if version == "0.4" else FormatV05()
     group = zarr.open_group(str(path), mode="w", zarr_format=fmt.zarr_format)
-    write_image(image, group, axes="yx", fmt=fmt, storage_options={"chunks": (tile, tile)}, scale_factors=[2, 4])
+    write_image(
+        image,
+        group,
+        axes="yx",
+        fmt=fmt,
+        storage_options={"chunks": (tile, tile)},
+        scale_factors=[2, 4],
+    )
 
 
 def main():
@@ -69,13 +75,21 @@ def main():
         inputs = {}
         tifffile.imwrite(scratch / "raw.tif", image, tile=(tile, tile), photometric="minisblack")
         inputs["TIFF tiled, uncompressed"] = scratch / "raw.tif"
-        tifffile.imwrite(scratch / "zlib.tif", image, tile=(tile, tile), photometric="minisblack", compression="zlib")
+        tifffile.imwrite(
+            scratch / "zlib.tif",
+            image,
+            tile=(tile, tile),
+            photometric="minisblack",
+            compression="zlib",
+        )
         inputs["TIFF tiled, zlib"] = scratch / "zlib.tif"
         try:
             for version in ("0.4", "0.5"):
                 write_ome_zarr(scratch / f"v{version}.ome.zarr", image, version, tile)
                 codec = "Zarr v2" if version == "0.4" else "Zarr v3"
-                inputs[f"OME-Zarr {version} ({codec}, ome-zarr-py's codec)"] = scratch / f"v{version}.ome.zarr"
+                inputs[f"OME-Zarr {version} ({codec}, ome-zarr-py's codec)"] = (
+                    scratch / f"v{version}.ome.zarr"
+                )
         except ImportError:
             pass
         ngff.create(scratch / "segval.building", shape, np.uint8, tile, "mean")
@@ -97,18 +111,26 @@ def main():
         tiles = [(t, mask[t.y0 : t.y1, t.x0 : t.x1]) for t in cuts.tiles(cuts.chunks[0])]
         print(f"write a {size} x {size} 0/255 mask tile by tile:")
         start = time.perf_counter()
-        write_tiles(scratch / "chunk.tif", (m for _, m in tiles), shape, np.uint8, tile, pyramid="max")
+        write_tiles(
+            scratch / "chunk.tif", (m for _, m in tiles), shape, np.uint8, tile, pyramid="max"
+        )
         seconds = time.perf_counter() - start
         print(f"  {'chunk TIFF (PackBits, with pyramid)':48s} {megapixels / seconds:8.0f} MP/s")
         start = time.perf_counter()
         ngff.create(scratch / "mask.building", shape, np.uint8, tile, "max")
-        for _ in BandWriter(scratch / "mask.building").passing((m for _, m in tiles), [(t.z, t.y0, t.x0) for t, _ in tiles]):
+        for _ in BandWriter(scratch / "mask.building").passing(
+            (m for _, m in tiles), [(t.z, t.y0, t.x0) for t, _ in tiles]
+        ):
             pass
         ngff.finish(scratch / "mask.building", scratch / "mask.ome.zarr")
         seconds = time.perf_counter() - start
         print(f"  {'OME-Zarr 0.4 (Blosc-zstd, with pyramid)':48s} {megapixels / seconds:8.0f} MP/s")
-        zarr_bytes = sum(f.stat().st_size for f in (scratch / "mask.ome.zarr").rglob("*") if f.is_file())
-        print(f"  sizes: chunk TIFF {(scratch / 'chunk.tif').stat().st_size / 1e6:.2f} MB, OME-Zarr {zarr_bytes / 1e6:.2f} MB")
+        zarr_bytes = sum(
+            f.stat().st_size for f in (scratch / "mask.ome.zarr").rglob("*") if f.is_file()
+        )
+        print(
+            f"  sizes: chunk TIFF {(scratch / 'chunk.tif').stat().st_size / 1e6:.2f} MB, OME-Zarr {zarr_bytes / 1e6:.2f} MB"
+        )
 
 
 if __name__ == "__main__":

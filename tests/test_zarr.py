@@ -5,14 +5,13 @@ napari's conventions (multiscales, typed axes, scale per level)."""
 import json
 
 import numpy as np
-import tifffile
 import pytest
+import tifffile
 import zarr
 from ome_zarr.format import FormatV04, FormatV05
 from ome_zarr.io import parse_url
 from ome_zarr.reader import Multiscales, Reader
 from ome_zarr.writer import write_image
-
 from segval import ngff
 from segval.downsample import REDUCERS
 from segval.errors import SegvalError
@@ -28,7 +27,16 @@ def write_ome_zarr(path, array, axes, version, chunks=None, scale=None, units=No
     fmt = FORMATS[version]
     group = zarr.open_group(str(path), mode="w", zarr_format=fmt.zarr_format)
     options = {"chunks": chunks} if chunks else {}
-    write_image(array, group, axes=axes, fmt=fmt, storage_options=options, scale=scale, axes_units=units, scale_factors=[2])
+    write_image(
+        array,
+        group,
+        axes=axes,
+        fmt=fmt,
+        storage_options=options,
+        scale=scale,
+        axes_units=units,
+        scale_factors=[2],
+    )
     return path
 
 
@@ -55,19 +63,26 @@ def check_regions(path, expected, channel=None):
 
 
 @pytest.mark.parametrize("version", ["0.4", "0.5"])
-@pytest.mark.parametrize("axes, shape, channel", [
-    ("yx", (45, 70), None),
-    ("cyx", (3, 45, 70), 2),
-    ("zyx", (4, 45, 70), None),
-    ("tczyx", (1, 2, 3, 45, 70), 1),
-])
+@pytest.mark.parametrize(
+    "axes, shape, channel",
+    [
+        ("yx", (45, 70), None),
+        ("cyx", (3, 45, 70), 2),
+        ("zyx", (4, 45, 70), None),
+        ("tczyx", (1, 2, 3, 45, 70), 1),
+    ],
+)
 def test_ome_zarr_regions_equal_the_array(tmp_path, version, axes, shape, channel):
     array = np.random.default_rng(0).integers(0, 4000, shape, dtype=np.uint16)
     chunks = tuple(1 if a in "tcz" else 16 for a in axes)
     path = write_ome_zarr(tmp_path / "image.ome.zarr", array, axes, version, chunks=chunks)
     expected = stack_of(array, axes, channel)
     info = read_info(path)
-    assert (info.kind, info.shape, info.channels) == ("zarr", expected.shape, 3 if axes == "cyx" else (2 if "c" in axes else 1))
+    assert (info.kind, info.shape, info.channels) == (
+        "zarr",
+        expected.shape,
+        3 if axes == "cyx" else (2 if "c" in axes else 1),
+    )
     check_regions(path, expected, channel)
 
 
@@ -76,7 +91,9 @@ def test_pixel_size_and_unit_from_the_scale(tmp_path, version):
     array = np.zeros((2, 32, 48), np.uint8)
     scale = {"z": 2.0, "y": 0.5, "x": 0.25}
     units = {"z": "micrometer", "y": "micrometer", "x": "micrometer"}
-    path = write_ome_zarr(tmp_path / "image.ome.zarr", array, "zyx", version, scale=scale, units=units)
+    path = write_ome_zarr(
+        tmp_path / "image.ome.zarr", array, "zyx", version, scale=scale, units=units
+    )
     info = read_info(path)
     assert info.pixel_size == (0.5, 0.25) and info.unit == "micrometer"
     assert info.to_dict()["pixel_size"] == [0.5, 0.25]
@@ -87,12 +104,26 @@ def test_pixel_size_and_unit_from_the_scale(tmp_path, version):
 @pytest.mark.parametrize("dtype", ["uint8", ">u2", "float32"])
 def test_plain_zarr_arrays(tmp_path, zarr_format, dtype):
     array = np.random.default_rng(2).integers(0, 200, (3, 40, 50)).astype(dtype)
-    stored = zarr.create_array(str(tmp_path / "a.zarr"), shape=array.shape, chunks=(1, 16, 16), dtype=array.dtype, zarr_format=zarr_format)
+    stored = zarr.create_array(
+        str(tmp_path / "a.zarr"),
+        shape=array.shape,
+        chunks=(1, 16, 16),
+        dtype=array.dtype,
+        zarr_format=zarr_format,
+    )
     stored[:] = array
     info = read_info(tmp_path / "a.zarr")
-    assert info.shape == (3, 40, 50) and info.dtype == np.dtype(dtype).name and info.pixel_size is None
+    assert (
+        info.shape == (3, 40, 50) and info.dtype == np.dtype(dtype).name and info.pixel_size is None
+    )
     check_regions(tmp_path / "a.zarr", array.astype(np.dtype(dtype).newbyteorder("=")))
-    two_d = zarr.create_array(str(tmp_path / "b.zarr"), shape=(40, 50), chunks=(16, 16), dtype="uint8", zarr_format=zarr_format)
+    two_d = zarr.create_array(
+        str(tmp_path / "b.zarr"),
+        shape=(40, 50),
+        chunks=(16, 16),
+        dtype="uint8",
+        zarr_format=zarr_format,
+    )
     two_d[:] = array[0].astype("uint8")
     check_regions(tmp_path / "b.zarr", array[:1].astype("uint8"))
 
@@ -100,7 +131,13 @@ def test_plain_zarr_arrays(tmp_path, zarr_format, dtype):
 def test_sharded_zarr_v3_array(tmp_path):
     """Shards (Zarr v3) hold many chunks; regions decode only the inner chunks they meet."""
     array = np.random.default_rng(4).integers(0, 255, (2, 150, 130), dtype=np.uint8)
-    stored = zarr.create_array(str(tmp_path / "s.zarr"), shape=array.shape, chunks=(1, 32, 32), shards=(1, 64, 64), dtype="uint8")
+    stored = zarr.create_array(
+        str(tmp_path / "s.zarr"),
+        shape=array.shape,
+        chunks=(1, 32, 32),
+        shards=(1, 64, 64),
+        dtype="uint8",
+    )
     stored[:] = array
     check_regions(tmp_path / "s.zarr", array)
 
@@ -109,7 +146,9 @@ def test_tiles_with_halos_decode_each_chunk_once_in_bounded_memory(tmp_path):
     from segval.tiling import read_padded
 
     array = np.random.default_rng(5).integers(0, 255, (1, 512, 1024), dtype=np.uint8)
-    stored = zarr.create_array(str(tmp_path / "a.zarr"), shape=array.shape, chunks=(1, 64, 64), dtype="uint8")
+    stored = zarr.create_array(
+        str(tmp_path / "a.zarr"), shape=array.shape, chunks=(1, 64, 64), dtype="uint8"
+    )
     stored[:] = array
     cuts = plan(array.shape, 64, 1e9)
     with ImageReader(tmp_path / "a.zarr") as reader:
@@ -134,7 +173,13 @@ def test_tiles_with_halos_decode_each_chunk_once_in_bounded_memory(tmp_path):
 
 def test_dimension_names_give_the_axes(tmp_path):
     array = np.arange(2 * 20 * 30, dtype=np.uint8).reshape(2, 20, 30)
-    stored = zarr.create_array(str(tmp_path / "c.zarr"), shape=array.shape, chunks=(1, 8, 8), dtype="uint8", dimension_names=["c", "y", "x"])
+    stored = zarr.create_array(
+        str(tmp_path / "c.zarr"),
+        shape=array.shape,
+        chunks=(1, 8, 8),
+        dtype="uint8",
+        dimension_names=["c", "y", "x"],
+    )
     stored[:] = array
     assert read_info(tmp_path / "c.zarr").channels == 2
     check_regions(tmp_path / "c.zarr", array[1:2], channel=1)
@@ -146,7 +191,9 @@ def test_older_ngff_versions(tmp_path, version, axes):
     array = np.arange(2 * 16 * 24, dtype=np.uint16).reshape(2, 16, 24)
     shape = array.shape if axes else (1, 1) + array.shape
     group = zarr.open_group(str(tmp_path / "old.zarr"), mode="w", zarr_format=2)
-    group.create_array("0", shape=shape, chunks=(1,) * (len(shape) - 2) + (8, 8), dtype="uint16")[:] = array.reshape(shape)
+    group.create_array("0", shape=shape, chunks=(1,) * (len(shape) - 2) + (8, 8), dtype="uint16")[
+        :
+    ] = array.reshape(shape)
     multiscale = {"version": version, "datasets": [{"path": "0"}]}
     if axes:
         multiscale["axes"] = axes
@@ -156,10 +203,14 @@ def test_older_ngff_versions(tmp_path, version, axes):
 
 
 def test_clear_failures(tmp_path):
-    path = write_ome_zarr(tmp_path / "movie.ome.zarr", np.zeros((3, 16, 16), np.uint8), "tyx", "0.4")
+    path = write_ome_zarr(
+        tmp_path / "movie.ome.zarr", np.zeros((3, 16, 16), np.uint8), "tyx", "0.4"
+    )
     with pytest.raises(SegvalError, match="3 time points"):
         read_info(path)
-    path = write_ome_zarr(tmp_path / "colour.ome.zarr", np.zeros((3, 16, 16), np.uint8), "cyx", "0.5")
+    path = write_ome_zarr(
+        tmp_path / "colour.ome.zarr", np.zeros((3, 16, 16), np.uint8), "cyx", "0.5"
+    )
     with pytest.raises(SegvalError, match="no channel was chosen"):
         ImageReader(path)
     zarr.open_group(str(tmp_path / "plate.zarr"), mode="w").attrs["plate"] = {}
@@ -171,7 +222,9 @@ def test_clear_failures(tmp_path):
 
 
 def test_corrupt_chunk_is_reported_as_the_file(tmp_path):
-    stored = zarr.create_array(str(tmp_path / "a.zarr"), shape=(32, 32), chunks=(16, 16), dtype="uint8", zarr_format=2)
+    stored = zarr.create_array(
+        str(tmp_path / "a.zarr"), shape=(32, 32), chunks=(16, 16), dtype="uint8", zarr_format=2
+    )
     stored[:] = 1
     (tmp_path / "a.zarr" / "0.0").write_bytes(b"garbage")
     with ImageReader(tmp_path / "a.zarr") as reader, pytest.raises(SegvalError, match="corrupt"):
@@ -181,10 +234,21 @@ def test_corrupt_chunk_is_reported_as_the_file(tmp_path):
 # --- writing ---------------------------------------------------------------------------------
 
 
-def write_with_bands(path, stack, tile, chunk_megapixels, reduce="max", pixel_size=(1.0, 1.0), unit=None, reverse=False):
+def write_with_bands(
+    path,
+    stack,
+    tile,
+    chunk_megapixels,
+    reduce="max",
+    pixel_size=(1.0, 1.0),
+    unit=None,
+    reverse=False,
+):
     """What the workflow does: create, one BandWriter per chunk (here in turn), finish."""
     building = path.with_name(path.name + ".building")
-    ngff.create(building, stack.shape, stack.dtype, tile, reduce, pixel_size, unit, name="test mask")
+    ngff.create(
+        building, stack.shape, stack.dtype, tile, reduce, pixel_size, unit, name="test mask"
+    )
     cuts = plan(stack.shape, tile, chunk_megapixels)
     assert any(c.y0 for c in cuts.chunks) or len(cuts.chunks) > 1
     for chunk in reversed(cuts.chunks) if reverse else cuts.chunks:
@@ -201,7 +265,9 @@ def write_with_bands(path, stack, tile, chunk_megapixels, reduce="max", pixel_si
 def test_written_ome_zarr_is_read_by_ome_zarr_py_with_napari_conventions(tmp_path, slices):
     rng = np.random.default_rng(3)
     stack = (rng.random((slices, 200, 330)) > 0.7).astype(np.uint8) * 255
-    path = write_with_bands(tmp_path / "mask.ome.zarr", stack, 64, 0.03, pixel_size=(0.5, 0.25), unit="micrometer")
+    path = write_with_bands(
+        tmp_path / "mask.ome.zarr", stack, 64, 0.03, pixel_size=(0.5, 0.25), unit="micrometer"
+    )
     nodes = list(Reader(parse_url(str(path)))())
     assert nodes and nodes[0].specs and isinstance(nodes[0].specs[0], Multiscales)
     node = nodes[0]
@@ -209,7 +275,9 @@ def test_written_ome_zarr_is_read_by_ome_zarr_py_with_napari_conventions(tmp_pat
     data = [np.asarray(level) for level in node.data]
     assert len(data) == 1 + len(ngff.pyramid_factors(stack.shape, 64)) >= 3
     np.testing.assert_array_equal(data[0], stack[0] if slices == 1 else stack)
-    assert [axis["name"] for axis in node.metadata["axes"]] == (["y", "x"] if slices == 1 else ["z", "y", "x"])
+    assert [axis["name"] for axis in node.metadata["axes"]] == (
+        ["y", "x"] if slices == 1 else ["z", "y", "x"]
+    )
     # The NGFF 0.4 schema, as ome-zarr-models (the spec's pydantic models) checks it.
     from ome_zarr_models.v04.image import Image
 
@@ -235,8 +303,16 @@ def test_written_bytes_do_not_depend_on_the_order_of_the_chunk_jobs(tmp_path):
     stack = np.random.default_rng(6).integers(0, 5, (2, 200, 150), dtype=np.uint8)
     trees = []
     for reverse in (False, True):
-        path = write_with_bands(tmp_path / f"{reverse}" / "c.ome.zarr", stack, 64, 0.01, "confusion", reverse=reverse)
-        trees.append({str(f.relative_to(path)): f.read_bytes() for f in sorted(path.rglob("*")) if f.is_file()})
+        path = write_with_bands(
+            tmp_path / f"{reverse}" / "c.ome.zarr", stack, 64, 0.01, "confusion", reverse=reverse
+        )
+        trees.append(
+            {
+                str(f.relative_to(path)): f.read_bytes()
+                for f in sorted(path.rglob("*"))
+                if f.is_file()
+            }
+        )
     assert trees[0] == trees[1] and len(trees[0]) > 20
 
 
@@ -271,45 +347,93 @@ def test_workflow_ome_zarr_in_and_out_equals_tiff(tmp_path):
     images, truths = zip(*[make_phantom((128, 192), seed=5, z=z) for z in range(2)])
     stack = np.stack(images)
     tifffile.imwrite(tmp_path / "stack.tif", stack, photometric="minisblack")
-    write_ome_zarr(tmp_path / "stack.ome.zarr", stack, "zyx", "0.5", chunks=(1, 48, 80),
-                   scale={"z": 1.0, "y": 0.5, "x": 0.5}, units={"y": "micrometer", "x": "micrometer"})
-    tifffile.imwrite(tmp_path / "truth.tif", truths[1].astype(np.uint8) * 255, photometric="minisblack")
-    prediction = np.stack(truths).astype(np.uint8)  # another segmenter's masks, as a plain Zarr array
-    zarr.create_array(str(tmp_path / "unet.zarr"), data=prediction, chunks=(1, 50, 50), zarr_format=2)
-    sheet = write_sheet(tmp_path / "samples.tsv", [
-        {"sample": "tif", "image": tmp_path / "stack.tif", "ground_truth": tmp_path / "truth.tif", "truth_slices": "1",
-         "pixel_size": "0.5", "prediction_unet": ""},
-        {"sample": "zarr", "image": tmp_path / "stack.ome.zarr", "ground_truth": tmp_path / "truth.tif", "truth_slices": "1",
-         "pixel_size": "", "prediction_unet": tmp_path / "unet.zarr"},
-    ])
+    write_ome_zarr(
+        tmp_path / "stack.ome.zarr",
+        stack,
+        "zyx",
+        "0.5",
+        chunks=(1, 48, 80),
+        scale={"z": 1.0, "y": 0.5, "x": 0.5},
+        units={"y": "micrometer", "x": "micrometer"},
+    )
+    tifffile.imwrite(
+        tmp_path / "truth.tif", truths[1].astype(np.uint8) * 255, photometric="minisblack"
+    )
+    prediction = np.stack(truths).astype(
+        np.uint8
+    )  # another segmenter's masks, as a plain Zarr array
+    zarr.create_array(
+        str(tmp_path / "unet.zarr"), data=prediction, chunks=(1, 50, 50), zarr_format=2
+    )
+    sheet = write_sheet(
+        tmp_path / "samples.tsv",
+        [
+            {
+                "sample": "tif",
+                "image": tmp_path / "stack.tif",
+                "ground_truth": tmp_path / "truth.tif",
+                "truth_slices": "1",
+                "pixel_size": "0.5",
+                "prediction_unet": "",
+            },
+            {
+                "sample": "zarr",
+                "image": tmp_path / "stack.ome.zarr",
+                "ground_truth": tmp_path / "truth.tif",
+                "truth_slices": "1",
+                "pixel_size": "",
+                "prediction_unet": tmp_path / "unet.zarr",
+            },
+        ],
+    )
     config = {
-        "samples": str(sheet), "invert": True, "methods": ["otsu", "sauvola:window_size=15"],
-        "tiling": {"tile_size": 64, "chunk_megapixels": 0.01},  # bands of one tile row: 4 jobs per sample
+        "samples": str(sheet),
+        "invert": True,
+        "methods": ["otsu", "sauvola:window_size=15"],
+        "tiling": {
+            "tile_size": 64,
+            "chunk_megapixels": 0.01,
+        },  # bands of one tile row: 4 jobs per sample
         "outputs": {"format": "ome-zarr", "denoised": False},
     }
     workdir = tmp_path / "run"
     tiffs = [f"results/{kind}/tif/median3.otsu.ome.tif" for kind in ("masks", "confusion")]
     run_snakemake(workdir, config, "all", *tiffs)  # the OME-TIFFs too, to compare
     results = workdir / "results"
-    assert not list(results.glob("chunks/*/*/*.ome.zarr")), "the folders being built are renamed, not left"
+    assert not list(results.glob("chunks/*/*/*.ome.zarr")), (
+        "the folders being built are renamed, not left"
+    )
     rerun = run_snakemake(workdir, config, "all", *tiffs, "--dry-run")
-    assert "Nothing to be done" in rerun.stdout + rerun.stderr, "the renamed (temp) folders must not cause reruns"
+    assert "Nothing to be done" in rerun.stdout + rerun.stderr, (
+        "the renamed (temp) folders must not cause reruns"
+    )
     for method in ("otsu", "sauvola-window_size15"):
         stem = f"median3.{method}"
         tif_metrics = (results / f"metrics/tif/{stem}.tsv").read_text()
-        assert (results / f"metrics/zarr/{stem}.tsv").read_text() == tif_metrics.replace("tif", "zarr")
+        assert (results / f"metrics/zarr/{stem}.tsv").read_text() == tif_metrics.replace(
+            "tif", "zarr"
+        )
         for kind, pages in (("masks", stack), ("confusion", stack[1:])):
             from_tif = read_info(results / f"{kind}/tif/{stem}.ome.zarr")
             assert from_tif.shape == pages.shape and from_tif.pixel_size == (0.5, 0.5)
-            with ImageReader(results / f"{kind}/tif/{stem}.ome.zarr") as a, ImageReader(results / f"{kind}/zarr/{stem}.ome.zarr") as b:
+            with (
+                ImageReader(results / f"{kind}/tif/{stem}.ome.zarr") as a,
+                ImageReader(results / f"{kind}/zarr/{stem}.ome.zarr") as b,
+            ):
                 for z in range(pages.shape[0]):
                     np.testing.assert_array_equal(a.read_slice(z), b.read_slice(z))
     with ImageReader(results / "masks/zarr/given.unet.ome.zarr") as given:
-        np.testing.assert_array_equal(np.stack([given.read_slice(z) for z in range(2)]), prediction * 255)
+        np.testing.assert_array_equal(
+            np.stack([given.read_slice(z) for z in range(2)]), prediction * 255
+        )
     for kind in ("masks", "confusion"):
         path = results / f"{kind}/zarr/median3.otsu.ome.zarr"
         expected = tifffile.imread(results / f"{kind}/tif/median3.otsu.ome.tif")
-        node = list(Reader(parse_url(str(path)))())[0]
+        node = next(iter(Reader(parse_url(str(path)))()))
         np.testing.assert_array_equal(np.asarray(node.data[0]), expected)
-        assert len(node.data) == 3 and [a["name"] for a in node.metadata["axes"]] == (["z", "y", "x"] if kind == "masks" else ["y", "x"])
-        assert [a.get("unit") for a in node.metadata["axes"] if a["name"] != "z"] == ["micrometer"] * 2
+        assert len(node.data) == 3 and [a["name"] for a in node.metadata["axes"]] == (
+            ["z", "y", "x"] if kind == "masks" else ["y", "x"]
+        )
+        assert [a.get("unit") for a in node.metadata["axes"] if a["name"] != "z"] == [
+            "micrometer"
+        ] * 2

@@ -47,7 +47,8 @@ def is_zarr(path):
     False
     """
     return os.path.isdir(path) and any(
-        os.path.isfile(os.path.join(path, name)) for name in ("zarr.json", ".zarray", ".zgroup", ".zattrs")
+        os.path.isfile(os.path.join(path, name))
+        for name in ("zarr.json", ".zarray", ".zgroup", ".zattrs")
     )
 
 
@@ -96,7 +97,11 @@ def _read_json(path):
     except FileNotFoundError:
         return None
     except (OSError, ValueError) as error:
-        raise SegvalError(f"cannot read Zarr metadata {os.path.basename(path)} ({error})", os.path.dirname(path), "re-export the image") from None
+        raise SegvalError(
+            f"cannot read Zarr metadata {os.path.basename(path)} ({error})",
+            os.path.dirname(path),
+            "re-export the image",
+        ) from None
 
 
 def _node(path):
@@ -113,7 +118,9 @@ def _node(path):
     return None, {}, None
 
 
-def _fail(path, problem, fix="give the folder of an OME-Zarr image (NGFF 0.4 or 0.5) or of a Zarr array"):
+def _fail(
+    path, problem, fix="give the folder of an OME-Zarr image (NGFF 0.4 or 0.5) or of a Zarr array"
+):
     raise SegvalError(problem, path, fix)
 
 
@@ -142,27 +149,43 @@ def describe(path):
     if kind != "group":
         _fail(path, "not a Zarr folder (no zarr.json, .zarray or .zgroup)")
     ome = attributes.get("ome", attributes)  # NGFF 0.5 nests its metadata under "ome"
-    if "multiscales" not in ome and "bioformats2raw.layout" in ome and os.path.isdir(os.path.join(path, "0")):
-        inner = describe(os.path.join(path, "0"))  # bioformats2raw: the images are 0, 1, ...; read 0
+    if (
+        "multiscales" not in ome
+        and "bioformats2raw.layout" in ome
+        and os.path.isdir(os.path.join(path, "0"))
+    ):
+        inner = describe(
+            os.path.join(path, "0")
+        )  # bioformats2raw: the images are 0, 1, ...; read 0
         return ZarrImage(path, inner.array, inner.axes, inner.scale, inner.units, inner.version)
     multiscales = ome.get("multiscales")
     if not multiscales or not multiscales[0].get("datasets"):
-        _fail(path, "Zarr group without OME-NGFF multiscales metadata (an HCS plate, labels or a plain group?)",
-              "give the folder of one OME-Zarr image (the group holding `multiscales`) or of a Zarr array")
+        _fail(
+            path,
+            "Zarr group without OME-NGFF multiscales metadata (an HCS plate, labels or a plain group?)",
+            "give the folder of one OME-Zarr image (the group holding `multiscales`) or of a Zarr array",
+        )
     multiscale = multiscales[0]
     version = str(ome.get("version") or multiscale.get("version") or "")
     dataset = multiscale["datasets"][0]  # datasets go from full to lowest resolution
     array = os.path.join(path, dataset["path"])
     array_kind, _, array_meta = _node(array)
     if array_kind != "array":
-        _fail(path, f"its multiscales dataset {dataset['path']!r} is not a Zarr array", "re-export the image")
+        _fail(
+            path,
+            f"its multiscales dataset {dataset['path']!r} is not a Zarr array",
+            "re-export the image",
+        )
     ndim = len(array_meta["shape"])
     raw_axes = multiscale.get("axes") or list(AXES[-ndim:])  # NGFF 0.1/0.2: always 5-D t c z y x
     names = tuple(axis["name"] if isinstance(axis, dict) else str(axis) for axis in raw_axes)
     units = tuple(axis.get("unit") if isinstance(axis, dict) else None for axis in raw_axes)
     if len(names) != ndim:
-        _fail(path, f"the metadata names {len(names)} axes ({''.join(names)}) but the array has {ndim} dimensions",
-              "re-export the image")
+        _fail(
+            path,
+            f"the metadata names {len(names)} axes ({''.join(names)}) but the array has {ndim} dimensions",
+            "re-export the image",
+        )
     scale = _scale(dataset.get("coordinateTransformations"), ndim)
     overall = _scale(multiscale.get("coordinateTransformations"), ndim)
     if scale is not None and overall is not None:
@@ -177,7 +200,11 @@ def _scale(transformations, ndim):
         if transformation.get("type") == "scale" and "scale" in transformation:
             values = [float(v) for v in transformation["scale"]]
             if len(values) == ndim:
-                result = tuple(values) if result is None else tuple(a * b for a, b in zip(result, values))
+                result = (
+                    tuple(values)
+                    if result is None
+                    else tuple(a * b for a, b in zip(result, values))
+                )
     return result
 
 
@@ -186,13 +213,20 @@ def _plain_array(path, attributes, meta):
     ``_ARRAY_DIMENSIONS``), else ``yx`` for 2-D and ``zyx`` for 3-D."""
     ndim = len(meta["shape"])
     names = meta.get("dimension_names") or attributes.get("_ARRAY_DIMENSIONS")
-    if names and all(isinstance(n, str) and n.lower() in AXES for n in names) and len(names) == ndim:
+    if (
+        names
+        and all(isinstance(n, str) and n.lower() in AXES for n in names)
+        and len(names) == ndim
+    ):
         axes = tuple(n.lower() for n in names)
     elif ndim in (2, 3):
         axes = tuple("zyx"[-ndim:])
     else:
-        _fail(path, f"a {ndim}-D Zarr array without axis names",
-              "save it as an OME-Zarr image (with `multiscales` axes), or as a 2-D (y, x) or 3-D (z, y, x) array")
+        _fail(
+            path,
+            f"a {ndim}-D Zarr array without axis names",
+            "save it as an OME-Zarr image (with `multiscales` axes), or as a 2-D (y, x) or 3-D (z, y, x) array",
+        )
     return ZarrImage(path, path, axes, None, (None,) * ndim, "")
 
 
@@ -309,16 +343,22 @@ def finish(path, final):
         if slices > 1:
             scale.insert(0, 1.0)
             translation.insert(0, 0.0)
-        datasets.append({
-            "path": str(level),
-            "coordinateTransformations": [
-                {"type": "scale", "scale": scale},
-                {"type": "translation", "translation": translation},
-            ],
-        })
-    multiscale = {"version": WRITE_VERSION, "name": plan["name"], "axes": axes, "datasets": datasets,
-                  "type": {"max": "max", "mean": "local_mean", "confusion": "priority"}[plan["reduce"]]}
+        datasets.append(
+            {
+                "path": str(level),
+                "coordinateTransformations": [
+                    {"type": "scale", "scale": scale},
+                    {"type": "translation", "translation": translation},
+                ],
+            }
+        )
+    multiscale = {
+        "version": WRITE_VERSION,
+        "name": plan["name"],
+        "axes": axes,
+        "datasets": datasets,
+        "type": {"max": "max", "mean": "local_mean", "confusion": "priority"}[plan["reduce"]],
+    }
     group = zarr.open_group(str(path), mode="r+")
     group.attrs.put({"multiscales": [multiscale]})  # the folder is an OME-Zarr image from here on
     os.replace(path, final)
-
