@@ -23,16 +23,20 @@ include: "rules/tiles.smk"
 include: "rules/denoise.smk"
 include: "rules/threshold.smk"
 include: "rules/validate.smk"
+include: "rules/zarr.smk"
 include: "rules/report.smk"
 
 
-# Quick aggregation steps run on the submitting node (not worth a cluster job).
+# Quick aggregation steps (and the OME-Zarr metadata steps) run on the submitting node (not worth a
+# cluster job).
 localrules:
     all,
     summary,
     aggregate,
     select_method,
     plot_selection,
+    create_zarr,
+    finish_zarr,
 
 
 rule all:

@@ -27,6 +27,8 @@ from segval.spec import (  # noqa: E402
     method_file_id,
     parse_method,
 )
+from segval.errors import SegvalError  # noqa: E402
+from segval.ngff import describe as describe_zarr, is_zarr  # noqa: E402  (stdlib only: JSON metadata)
 from segval.tiling import Plan, parse_slices  # noqa: E402
 
 SCHEMAS = os.path.join(workflow.basedir, "config", "schemas")
@@ -282,9 +284,16 @@ def truth_of(wildcards):
 
 
 def pixel_size_of(sample):
-    """(y, x) pixel size of a sample: its sheet's pixel_size, else metrics.pixel_size."""
+    """(y, x) pixel size of a sample: its sheet's pixel_size, else its OME-Zarr image's own (the
+    scale of level 0), else metrics.pixel_size."""
     text = SAMPLES[sample].get("pixel_size") or ""
     size = [float(v) for v in text.split(",")] if text else config["metrics"]["pixel_size"]
+    image = SAMPLES[sample]["image"]
+    if not text and is_zarr(image):
+        try:
+            size = list(describe_zarr(image).pixel_size() or size)
+        except SegvalError:  # the plan step reports a broken image, naming the fix
+            pass
     size = size if isinstance(size, list) else [size]
     return [size[0], size[-1]]
 
@@ -292,6 +301,23 @@ def pixel_size_of(sample):
 def roi_of(wildcards):
     roi = SAMPLES[wildcards.sample].get("roi", "")
     return [roi] if roi else []
+
+
+# outputs.format: masks and confusion maps as OME-TIFF (default) or OME-Zarr (rules/zarr.smk).
+ZARR_OUTPUT = config["outputs"]["format"] == "ome-zarr"
+OUTPUT_SUFFIX = ".ome.zarr" if ZARR_OUTPUT else ".ome.tif"
+
+
+def zarr_building(kind):
+    """Input function of the chunk jobs that make ``kind`` ("masks" or "confusion"): with OME-Zarr
+    output, the folder being built that they write their tiles into (rules/zarr.smk); else none."""
+
+    def inputs(wildcards):
+        if not ZARR_OUTPUT:
+            return []
+        return [f"results/chunks/{wildcards.sample}/{wildcards.prep}.{wildcards.method}/{kind}.ome.zarr"]
+
+    return inputs
 
 
 _manifests = {}
@@ -348,11 +374,11 @@ def final_outputs():
             targets.append(f"results/denoised/{sample}/{PREP}.ome.tif")
         for prep, method in segmentations_of(sample):
             stem = f"{sample}/{prep}.{method}"
-            targets += [f"results/masks/{stem}.ome.tif", f"results/overlays/{stem}.png"]
+            targets += [f"results/masks/{stem}{OUTPUT_SUFFIX}", f"results/overlays/{stem}.png"]
             if config["overlay"]["full_resolution_tiles"]:
                 targets.append(f"results/overlays/{stem}.tiles")
             if has_truth(sample):
-                targets.append(f"results/confusion/{stem}.ome.tif")
+                targets.append(f"results/confusion/{stem}{OUTPUT_SUFFIX}")
                 targets.append(f"results/plots/{stem}.tiles.png")
     return targets
 
@@ -379,8 +405,8 @@ def same_slice_chunks(wildcards):
 def overlay_labels(wildcards):
     """What an overlay colours: the confusion map, or the mask where there is no ground truth."""
     if has_truth(wildcards.sample):
-        return "results/confusion/{sample}/{prep}.{method}.ome.tif"
-    return "results/masks/{sample}/{prep}.{method}.ome.tif"
+        return "results/confusion/{sample}/{prep}.{method}" + OUTPUT_SUFFIX
+    return "results/masks/{sample}/{prep}.{method}" + OUTPUT_SUFFIX
 
 
 def all_metrics(wildcards=None):

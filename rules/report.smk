@@ -89,7 +89,7 @@ rule plot_methods:
         plan="results/tiles/{sample}.json",
         image=image_of,
         masks=lambda wildcards: [
-            f"results/masks/{wildcards.sample}/{prep}.{method}.ome.tif" for prep, method in segmentations_of(wildcards.sample)
+            f"results/masks/{wildcards.sample}/{prep}.{method}{OUTPUT_SUFFIX}" for prep, method in segmentations_of(wildcards.sample)
         ],
         thresholds=expand("results/thresholds/{{sample}}/{{prep}}.{method}.json", method=METHODS),
         metrics=lambda wildcards: (

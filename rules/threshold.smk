@@ -38,6 +38,7 @@ rule segment:
         ],
         threshold="results/thresholds/{sample}/{prep}.{method}.json",
         roi=roi_of,
+        zarr=zarr_building("masks"),  # OME-Zarr output: written into it tile row by tile row
     output:
         "results/chunks/{sample}/{prep}.{method}/mask/{chunk}.tif",
     params:
@@ -65,6 +66,7 @@ rule import_prediction:
         plan="results/tiles/{sample}.json",
         prediction=lambda wildcards: predictions_of(wildcards.sample)[wildcards.method],
         roi=roi_of,
+        zarr=zarr_building("masks"),  # OME-Zarr output: written into it tile row by tile row
     output:
         "results/chunks/{sample}/{prep}.{method}/mask/{chunk}.tif",
     params:

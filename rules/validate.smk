@@ -10,6 +10,7 @@ rule confusion:
         ],
         truth=lambda wildcards: SAMPLES[wildcards.sample]["ground_truth"],
         roi=roi_of,
+        zarr=zarr_building("confusion"),  # OME-Zarr output: written into it tile row by tile row
     output:
         confusion="results/chunks/{sample}/{prep}.{method}/confusion/{chunk}.tif",
         counts="results/chunks/{sample}/{prep}.{method}/counts/{chunk}.tsv",

@@ -5,7 +5,7 @@ import numpy as np
 
 from segval.masks import MaskReader
 from segval.runner import run_step
-from segval.stitching import write_tiles
+from segval.stitching import BandWriter, write_tiles
 from segval.tiling import Plan
 
 
@@ -24,7 +24,10 @@ def main(smk):
                 yield mask.view(np.uint8) * np.uint8(255)
 
         shape = (chunk.z1 - chunk.z0, chunk.y1 - chunk.y0, width)
-        write_tiles(smk.output[0], mask_tiles(), shape, np.uint8, plan.tile_size, pyramid=plan.pyramid(chunk, "max"))
+        tiles = mask_tiles()
+        if smk.input.zarr:  # OME-Zarr output: this job writes its share of the image too
+            tiles = BandWriter(smk.input.zarr[0]).passing(tiles, [(t.z, t.y0, t.x0) for t in plan.tiles(chunk)])
+        write_tiles(smk.output[0], tiles, shape, np.uint8, plan.tile_size, pyramid=plan.pyramid(chunk, "max"))
 
 
 run_step(main, snakemake)  # noqa: F821 - provided by Snakemake

@@ -10,7 +10,7 @@ from segval.local_thresholds import local_halo, local_mask
 from segval.masks import MaskReader, ThresholdTable, apply_threshold
 from segval.postprocess import fill_small_holes, remove_small_objects
 from segval.runner import run_step
-from segval.stitching import ChunkSet, write_tiles
+from segval.stitching import BandWriter, ChunkSet, write_tiles
 from segval.tiling import Plan, read_padded
 
 
@@ -61,6 +61,9 @@ def main(smk):
         masks = cleaned_tiles() if (min_object or max_hole) else (tile_mask(tile) for tile in plan.tiles(chunk))
         shape = (chunk.z1 - chunk.z0, chunk.y1 - chunk.y0, width)
         tiles = (np.ascontiguousarray(mask).view(np.uint8) * np.uint8(255) for mask in masks)
+        if smk.input.zarr:  # OME-Zarr output: this job writes its share of the image too
+            positions = [(t.z, t.y0, t.x0) for t in plan.tiles(chunk)]
+            tiles = BandWriter(smk.input.zarr[0]).passing(tiles, positions)
         write_tiles(smk.output[0], tiles, shape, np.uint8, plan.tile_size, pyramid=plan.pyramid(chunk, "max"))
 
 

@@ -7,6 +7,10 @@ tiles.  Stitching then only copies compressed tiles, level by level, from the ch
 sample's OME-TIFF: no decoding, no re-encoding, so it runs at disk speed whatever the stack size.
 Only when a slice is split into bands (slices larger than the chunk budget) are its pyramid levels
 recomputed while stitching.
+
+With ``outputs.format: ome-zarr`` there is no stitching: the same jobs also hand their tiles to a
+:class:`BandWriter`, which writes them straight into the sample's OME-Zarr image (see
+:mod:`segval.ngff`).
 """
 
 import tempfile
@@ -19,6 +23,7 @@ import tifffile
 from segval.downsample import REDUCERS
 from segval.files import atomic_output
 from segval.io import ImageReader
+from segval.ngff import written_plan
 
 #: Codec of masks and confusion maps, chunks and final files alike (so that stitching copies the
 #: compressed tiles instead of re-encoding them): PackBits, the baseline TIFF codec every reader
@@ -259,3 +264,67 @@ def write_stitched(path, chunk_paths, plan, reduce="mean", description=None):
                 with ChunkSet(chunk_paths, plan) as full:
                     first = _halved(full, REDUCERS[reduce], tile, Path(scratch) / "level1.raw")
                     _write_levels(tif, first, factors, REDUCERS[reduce], tile, scratch, options)
+
+
+class BandWriter:
+    """Write tiles (in slice, row, column order) into an OME-Zarr image made by
+    :func:`segval.ngff.create`, band by band (with ``outputs.format: ome-zarr``: the chunk jobs write
+    the final image in parallel instead of chunk files being stitched).
+
+    A band is one tile row of one slice, full width; when its last tile arrives it is written at
+    full resolution and reduced into every pyramid level.  Bands must start on a tile row (chunk
+    jobs hold whole tile rows), so every Zarr chunk is written by one job, whole, once.
+
+    Parameters
+    ----------
+    path : str or Path
+        The folder made by :func:`segval.ngff.create`.
+    """
+
+    def __init__(self, path):
+        import zarr  # only with OME-Zarr output: 0.2 s less start-up for every other job
+
+        self.path = str(path)
+        self._plan = written_plan(path)
+        self._reducer = REDUCERS[self._plan["reduce"]]
+        group = zarr.open_group(self.path, mode="r+")
+        self._levels = [group[str(level)] for level in range(len(self._plan["factors"]) + 1)]
+        self._band = None  # [z, y0, array being filled]
+
+    def put(self, z, y0, x0, tile):
+        """Take the tile at ``[z, y0:, x0:]``; write its band once the band's last tile is in."""
+        _, _, width = self._plan["shape"]
+        tile = np.asarray(tile)
+        if x0 == 0:
+            if self._band is not None:
+                raise ValueError(f"band z={self._band[0]} y={self._band[1]} left incomplete")
+            if y0 % self._plan["tile"]:
+                raise ValueError(f"band at row {y0} does not start on a tile row of {self._plan['tile']}")
+            self._band = [z, y0, np.zeros((tile.shape[0], width), tile.dtype)]
+        band_z, band_y0, band = self._band
+        if (z, y0) != (band_z, band_y0):
+            raise ValueError(f"tile z={z} y={y0} arrived inside band z={band_z} y={band_y0}")
+        band[:, x0 : x0 + tile.shape[1]] = tile
+        if x0 + tile.shape[1] == width:
+            self._write(band_z, band_y0, band)
+            self._band = None
+
+    def passing(self, tiles, positions):
+        """Yield ``tiles`` unchanged, putting each at its ``(z, y0, x0)`` of ``positions`` on the way
+        (to write the Zarr image while the chunk's TIFF is written from the same tiles)."""
+        for tile, (z, y0, x0) in zip(tiles, positions):
+            self.put(z, y0, x0, tile)
+            yield tile
+        self.close()
+
+    def close(self):
+        if self._band is not None:
+            raise ValueError(f"band z={self._band[0]} y={self._band[1]} left incomplete")
+
+    def _write(self, z, y0, band):
+        stack = self._plan["shape"][0] > 1
+        for level, factor in enumerate([1] + self._plan["factors"]):
+            block = band if factor == 1 else self._reducer(band, factor)
+            top = y0 // factor
+            region = (z, slice(top, top + block.shape[0])) if stack else (slice(top, top + block.shape[0]),)
+            self._levels[level][region] = block

@@ -1,0 +1,12 @@
+"""Complete an OME-Zarr mask or confusion map filled by the chunk jobs: write its multiscales
+metadata and rename it to its final name (a rename, not a copy)."""
+
+from segval.ngff import finish
+from segval.runner import run_step
+
+
+def main(smk):
+    finish(smk.input.building, smk.output[0])
+
+
+run_step(main, snakemake)  # noqa: F821 - provided by Snakemake
