@@ -16,12 +16,18 @@ from snakemake.utils import validate
 SCRIPTS = os.path.join(workflow.basedir, "scripts")
 sys.path.insert(0, SCRIPTS)  # the segval library, for names shared with the steps
 
+from segval.checks import check_file_id, check_name, check_sample_name, duplicate_file_ids, parse_pixel_size  # noqa: E402
+from segval.files import atomic_output  # noqa: E402
 from segval.denoise import chain_halo, check_chain, describe_chain  # noqa: E402
 from segval.local_thresholds import local_halo  # noqa: E402
 from segval.thresholds import is_local, method_file_id, parse_method  # noqa: E402
 from segval.tiling import Plan, parse_slices  # noqa: E402
 
 SCHEMAS = os.path.join(workflow.basedir, "config", "schemas")
+# The config file(s) read, named in the fixes of config errors (the demo's own when none is given).
+CONFIG_FILES = ", ".join(str(path) for path in workflow.overwrite_configfiles or []) or os.path.join(
+    workflow.basedir, "config", "config.yaml"
+)
 
 
 def validate_or_explain(data, schema_name, what):
@@ -39,13 +45,17 @@ def validate_or_explain(data, schema_name, what):
         error = jsonschema.exceptions.best_match(errors)
         where = ".".join(str(part) for part in error.absolute_path) or "(top level)"
         problem = error.message
-        if error.validator == "not":
+        if error.validator == "not":  # the schema says why in `x-not-message`
             problem = f"{error.instance!r} is not allowed"
+            if error.schema.get("x-not-message"):
+                problem += f": {error.schema['x-not-message']}"
         if error.validator == "additionalProperties":
             allowed = ", ".join(sorted(error.schema.get("properties", {})))
             problem = f"{problem}; allowed keys: {allowed}"
         hint = error.schema.get("description", "")
         fix = f"correct `{where}` (see config/schemas/{schema_name} in the workflow)"
+        if what == "config":
+            fix = f"correct `{where}` in {CONFIG_FILES} (see config/schemas/{schema_name} in the workflow)"
         raise WorkflowError(
             f"{what}: invalid value at `{where}`: {problem}\n" + (f"{hint}\n" if hint else "") + f"Fix: {fix}"
         ) from None
@@ -62,7 +72,18 @@ def _check_methods(methods):
         try:
             parse_method(spec)
         except ValueError as error:
-            raise WorkflowError(f"config: methods: {error}\nFix: correct the `methods` list.") from None
+            raise WorkflowError(f"config: methods: {error}\nFix: correct the `methods` list in {CONFIG_FILES}.") from None
+        try:
+            check_file_id(method_file_id(spec), spec)
+        except ValueError as error:
+            raise WorkflowError(f"config: methods: {error}.\nFix: correct the `methods` list in {CONFIG_FILES}.") from None
+    # "manual:79" and "manual: 79" are one method with one set of files: listed twice, summary.tsv
+    # would repeat its rows and the pooled rows would count its images twice.
+    for file_id, specs in duplicate_file_ids(methods, method_file_id).items():
+        raise WorkflowError(
+            f"config: methods: {', '.join(repr(spec) for spec in specs)} are the same method ({file_id}).\n"
+            f"Fix: list it once in the `methods` list in {CONFIG_FILES}."
+        )
 
 
 _check_methods(config["methods"])
@@ -82,7 +103,7 @@ def preprocessing_chain():
     try:
         check_chain(chain)
     except ValueError as error:
-        raise WorkflowError(f"config: preprocess: {error}\nFix: correct the preprocess list.") from None
+        raise WorkflowError(f"config: preprocess: {error}\nFix: correct the preprocess list in {CONFIG_FILES}.") from None
     return chain
 
 
@@ -96,6 +117,11 @@ LOCAL_HALO = max([local_halo(*parse_method(spec)) for spec in config["methods"] 
 
 # --- demo phantoms ---------------------------------------------------------------------------
 PHANTOMS = config["demo"]["phantoms"]
+for _name in PHANTOMS:  # phantom names become file names: never `../x` or `/x`
+    try:
+        check_name(_name, "demo.phantoms: phantom name")
+    except ValueError as error:
+        raise WorkflowError(f"config: {error}.\nFix: rename it in {CONFIG_FILES}, e.g. phantom_1.") from None
 PHANTOM_IMAGE = "resources/demo/{name}.tif"
 PHANTOM_TRUTH = "resources/demo/{name}_truth.tif"
 GENERATED = {PHANTOM_IMAGE.format(name=n) for n in PHANTOMS} | {
@@ -127,7 +153,7 @@ def load_samples(path):
             f"{path}: sample sheet not found.\nFix: set `samples:` in your config to a TSV file "
             "with columns sample, image, ground_truth."
         )
-    with open(path, newline="") as handle:
+    with open(path, newline="", encoding="utf-8-sig") as handle:  # -sig: Excel writes a BOM
         lines = [line for line in handle if line.strip() and not line.lstrip().startswith("#")]
     reader = csv.DictReader(lines, delimiter="\t")
     header = reader.fieldnames or []
@@ -144,6 +170,14 @@ def load_samples(path):
             raise WorkflowError(f"{path}, row {line_number}: wrong number of tab-separated fields.")
         validate_or_explain(row, "samples.schema.yaml", f"{path}, row {line_number}")
         name = row["sample"]
+        for column, check, fix in [
+            ("sample", check_sample_name, "rename the sample in the sample sheet, e.g. tile_1"),
+            ("pixel_size", parse_pixel_size, "correct the pixel_size column, or leave it empty"),
+        ]:
+            try:
+                check(row[column]) if row.get(column) else None
+            except ValueError as error:
+                raise WorkflowError(f"{path}, row {line_number}: {error}.\nFix: {fix}.") from None
         if name in samples:
             raise WorkflowError(f"{path}, row {line_number}: sample {name!r} appears twice.\nFix: give each row a unique sample name.")
         for column in ["image", "ground_truth", "roi"] + [c for c in row if PREDICTION_COLUMN.match(c)]:
@@ -215,6 +249,10 @@ wildcard_constraints:
     name=_alternatives(PHANTOMS) if PHANTOMS else "(?!)",
 
 
+# The samples whose files the `plan` jobs have all checked (see rule checked in rules/tiles.smk).
+CHECKED = "results/tiles/checked.txt"
+
+
 # --- resources -------------------------------------------------------------------------------
 TILE = config["tiling"]["tile_size"]
 
@@ -276,7 +314,9 @@ def truth_of(wildcards):
 def pixel_size_of(sample):
     """(y, x) pixel size of a sample: its sheet's pixel_size, else metrics.pixel_size."""
     text = SAMPLES[sample].get("pixel_size") or ""
-    size = [float(v) for v in text.split(",")] if text else config["metrics"]["pixel_size"]
+    if text:
+        return parse_pixel_size(text)  # checked when the sheet was read
+    size = config["metrics"]["pixel_size"]
     size = size if isinstance(size, list) else [size]
     return [size[0], size[-1]]
 

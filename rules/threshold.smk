@@ -64,6 +64,7 @@ rule import_prediction:
     input:
         plan="results/tiles/{sample}.json",
         prediction=lambda wildcards: predictions_of(wildcards.sample)[wildcards.method],
+        checked=ancient(CHECKED),
         roi=roi_of,
     output:
         "results/chunks/{sample}/{prep}.{method}/mask/{chunk}.tif",

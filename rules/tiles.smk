@@ -31,3 +31,17 @@ checkpoint plan:
         "../envs/imaging.yaml"
     script:
         "../scripts/plan_tiles.py"
+
+
+# Every processing job waits for this: the plans of ALL samples, i.e. every sample's files checked,
+# so that a bad file in the last sample stops the run before the first sample's processing starts.
+# Jobs name it `ancient`: rewritten when a sample is added, it does not rerun the others' jobs.
+rule checked:
+    input:
+        expand("results/tiles/{sample}.json", sample=SAMPLES),
+    output:
+        CHECKED,
+    localrule: True
+    run:
+        with atomic_output(output[0]) as tmp:
+            tmp.write_text("".join(f"{sample}\n" for sample in SAMPLES))
