@@ -153,8 +153,16 @@ def load_samples(path):
             f"{path}: sample sheet not found.\nFix: set `samples:` in your config to a TSV file "
             "with columns sample, image, ground_truth."
         )
-    with open(path, newline="", encoding="utf-8-sig") as handle:  # -sig: Excel writes a BOM
-        lines = [line for line in handle if line.strip() and not line.lstrip().startswith("#")]
+    if os.path.isdir(path):
+        raise WorkflowError(f"{path}: the sample sheet is a folder.\nFix: set `samples:` in your config to the TSV file.")
+    try:
+        with open(path, newline="", encoding="utf-8-sig") as handle:  # -sig: Excel writes a BOM
+            lines = [line for line in handle if line.strip() and not line.lstrip().startswith("#")]
+    except UnicodeDecodeError as error:
+        raise WorkflowError(
+            f"{path}: the sample sheet is not UTF-8 text ({error.reason} at byte {error.start}).\n"
+            "Fix: set `samples:` to the TSV file, saved as UTF-8 text (e.g. Excel: Save as > UTF-8 CSV, with tabs)."
+        ) from None
     reader = csv.DictReader(lines, delimiter="\t")
     header = reader.fieldnames or []
     missing = [column for column in ("sample", "image") if column not in header]
@@ -165,9 +173,12 @@ def load_samples(path):
         )
     samples = {}
     for line_number, row in enumerate(reader, start=2):
-        row = {key: (value or "").strip() for key, value in row.items() if key is not None}
-        if None in row or len(row) != len(header):
-            raise WorkflowError(f"{path}, row {line_number}: wrong number of tab-separated fields.")
+        if None in row:  # more fields than the header names: csv puts the rest under None
+            raise WorkflowError(
+                f"{path}, row {line_number}: {len(header) + len(row[None])} tab-separated fields but the header "
+                f"names {len(header)} ({', '.join(header)}).\nFix: remove the extra fields, or name their columns in the header."
+            )
+        row = {key: (value or "").strip() for key, value in row.items()}
         validate_or_explain(row, "samples.schema.yaml", f"{path}, row {line_number}")
         name = row["sample"]
         for column, check, fix in [
