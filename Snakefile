@@ -33,6 +33,7 @@ localrules:
     aggregate,
     select_method,
     plot_selection,
+    checked,
 
 
 rule all:

@@ -17,7 +17,6 @@ SCRIPTS = os.path.join(workflow.basedir, "scripts")
 sys.path.insert(0, SCRIPTS)  # the segval library, for names shared with the steps
 
 from segval.checks import check_file_id, check_name, check_sample_name, duplicate_file_ids, parse_pixel_size  # noqa: E402
-from segval.files import atomic_output  # noqa: E402
 from segval.denoise import chain_halo, check_chain, describe_chain  # noqa: E402
 from segval.local_thresholds import local_halo  # noqa: E402
 from segval.thresholds import is_local, method_file_id, parse_method  # noqa: E402
@@ -261,7 +260,7 @@ wildcard_constraints:
 
 
 # The samples whose files the `plan` jobs have all checked (see rule checked in rules/tiles.smk).
-CHECKED = "results/tiles/checked.txt"
+CHECKED = "results/tiles/checked.tsv"
 
 
 # --- resources -------------------------------------------------------------------------------

@@ -38,10 +38,20 @@ checkpoint plan:
 # Jobs name it `ancient`: rewritten when a sample is added, it does not rerun the others' jobs.
 rule checked:
     input:
-        expand("results/tiles/{sample}.json", sample=SAMPLES),
+        plans=expand("results/tiles/{sample}.json", sample=SAMPLES),
     output:
         CHECKED,
-    localrule: True
-    run:
-        with atomic_output(output[0]) as tmp:
-            tmp.write_text("".join(f"{sample}\n" for sample in SAMPLES))
+    params:
+        samples=list(SAMPLES),
+    log:
+        "logs/checked.log",
+    benchmark:
+        "benchmarks/checked.tsv"
+    threads: 1
+    resources:
+        mem_mb=lambda wildcards, attempt: 300 * attempt,
+        runtime=1,
+    conda:
+        "../envs/tables.yaml"
+    script:
+        "../scripts/check_samples.py"
