@@ -11,7 +11,6 @@ import json
 import logging
 
 import numpy as np
-
 from segval.errors import SegvalError
 from segval.files import atomic_output
 from segval.io import ImageReader, check_complete, read_info
