@@ -11,6 +11,7 @@ import json
 import logging
 
 import numpy as np
+
 from segval.errors import SegvalError
 from segval.files import atomic_output
 from segval.io import ImageReader, check_complete, read_info

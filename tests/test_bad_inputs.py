@@ -23,6 +23,7 @@ import cv2
 import numpy as np
 import pytest
 import tifffile
+
 from workflow_helpers import REPO
 
 pytestmark = pytest.mark.workflow

@@ -10,6 +10,7 @@ import numpy as np
 import pytest
 import tifffile
 from PIL import Image
+
 from segval import stitching
 from segval.downsample import block_confusion, block_max, block_mean
 from segval.errors import SegvalError

@@ -20,6 +20,7 @@ import numpy as np
 import pytest
 import tifffile
 import yaml
+
 from workflow_helpers import REPO, write_sheet
 
 pytestmark = pytest.mark.workflow
