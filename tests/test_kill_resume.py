@@ -1,8 +1,8 @@
 """An interrupted run resumes to the same results, and leaves no debris (issue 12).
 
 A small multi-sample run is SIGKILLed (the whole process group: snakemake and its jobs, as a killed
-terminal or a cluster's time limit would) at three seeded points, each time resumed with the
-README's command (with `--unlock` first when Snakemake asks for it), and finally compared byte for
+terminal or a cluster's time limit would) at three seeded points, each in the middle of a write
+(a temporary output beside its final name exists), each time resumed with the README's command (with `--unlock` first when Snakemake asks for it), and finally compared byte for
 byte with an uninterrupted run.  Nothing may be left behind: no `.partial-<pid>` files or scratch
 folders beside the outputs, no incomplete markers.
 """
@@ -47,28 +47,37 @@ def resume(workdir):
     assert code == 0, output[-5000:]
 
 
-def kill_after(workdir, logs, delay):
-    """Start the README's command (after `--unlock` where Snakemake asks for it); SIGKILL its process
-    group once ``logs`` step logs exist, plus ``delay`` seconds (so that some kills land in the
-    middle of a write).  Returns whether it was still running when killed."""
+def temporaries(workdir):
+    """What writes leave beside their outputs while they run (and a killed one leaves behind)."""
+    found = []
+    for folder in ("results", "logs", "benchmarks"):
+        for path in (workdir / folder).rglob("*"):
+            if any(mark in path.name for mark in DEBRIS) or path.name.startswith("tmp"):
+                found.append(path)
+    return found
+
+
+def kill_during_a_write(workdir, logs):
+    """Start the README's command (after `--unlock` where Snakemake asks for it); once ``logs`` step
+    logs exist, SIGKILL its process group as soon as a temporary output appears, i.e. in the middle
+    of a write.  Returns whether it was killed, and whether it left temporaries behind."""
     for _ in range(2):
         output = workdir.parent / "output.txt"
         with open(output, "w") as handle:
             process = subprocess.Popen(command(workdir), stdout=handle, stderr=subprocess.STDOUT, start_new_session=True)
             deadline = time.monotonic() + 300
             while process.poll() is None and time.monotonic() < deadline:
-                if len(list((workdir / "logs").rglob("*.log"))) >= logs:
-                    time.sleep(delay)
+                if len(list((workdir / "logs").rglob("*.log"))) >= logs and temporaries(workdir):
                     break
-                time.sleep(0.02)
+                time.sleep(0.002)
             running = process.poll() is None
             if running:
                 os.killpg(process.pid, signal.SIGKILL)
             process.wait()
         if running or "--unlock" not in output.read_text():
-            return running
+            return running, bool(temporaries(workdir))
         assert run(workdir, "--unlock")[0] == 0
-    return False
+    return False, False
 
 
 def digests(folder):
@@ -83,14 +92,14 @@ def test_killed_runs_resume_to_identical_results_without_debris(tmp_path):
     rng = np.random.default_rng(3)
     rows = []
     for index in range(2):
-        image = rng.integers(0, 256, (96, 160), dtype=np.uint8)
+        image = rng.integers(0, 256, (320, 448), dtype=np.uint8)
         tifffile.imwrite(tmp_path / f"image{index}.tif", image, photometric="minisblack")
         tifffile.imwrite(tmp_path / f"truth{index}.tif", ((image > 120) * 255).astype(np.uint8), photometric="minisblack")
         rows.append({"sample": f"s{index}", "image": tmp_path / f"image{index}.tif", "ground_truth": tmp_path / f"truth{index}.tif"})
     config = {
         "samples": str(write_sheet(tmp_path / "samples.tsv", rows)),
         "methods": ["otsu", "li"],
-        "tiling": {"tile_size": 64},  # 2 x 3 tiles, one chunk: chunk files, stitched files, tables
+        "tiling": {"tile_size": 128},  # 3 x 4 tiles, one chunk: chunk files, stitched files, tables
         "selection": {"bootstrap": 100},
         "outputs": {"denoised": False},  # fewer jobs: the test's time goes to the kills
         "metrics": {"boundary": False},
@@ -104,18 +113,17 @@ def test_killed_runs_resume_to_identical_results_without_debris(tmp_path):
 
     killed = tmp_path / "killed" / "run"
     seeded = random.Random(12)
-    # Three seeded points, one in each third of the run: after the k-th job has started (a resumed
-    # run keeps the earlier logs, so each point lies further on), plus up to 0.8 s.
+    # Three seeded points, one in each third of the run: the first write after the k-th job has
+    # started (a resumed run keeps the earlier logs, so each point lies further on).
     thirds = np.linspace(1, total_logs - 1, 4).astype(int)
     points = [seeded.randint(thirds[i], thirds[i + 1] - 1) for i in range(3)]
-    kills = [kill_after(killed, point, seeded.uniform(0, 0.8)) for point in points]
-    assert sum(kills) >= 2, (points, total_logs)  # the points fell inside the runs
+    kills = [kill_during_a_write(killed, point) for point in points]
+    assert sum(killed for killed, _ in kills) >= 2, (points, total_logs, kills)  # inside the runs
+    assert any(left for _, left in kills), kills  # and at least one left debris to clean
     resume(killed)
 
     assert digests(killed / "results") == digests(clean / "results")
     # (.snakemake/scripts keeps Snakemake's own copies of killed jobs' scripts: not ours to clean)
-    debris = [p for folder in ("results", "logs", "benchmarks") for p in (killed / folder).rglob("*")
-              if any(mark in p.name for mark in DEBRIS) or p.name.startswith("tmp")]
-    assert debris == []
+    assert temporaries(killed) == []
     incomplete = killed / ".snakemake" / "incomplete"
     assert not incomplete.exists() or [p for p in incomplete.rglob("*") if p.is_file()] == []
