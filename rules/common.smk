@@ -185,7 +185,8 @@ def load_samples(path):
             ("pixel_size", parse_pixel_size, "correct the pixel_size column, or leave it empty"),
         ]:
             try:
-                check(row[column]) if row.get(column) else None
+                if row.get(column):
+                    check(row[column])
             except ValueError as error:
                 raise WorkflowError(f"{path}, row {line_number}: {error}.\nFix: {fix}.") from None
         if name in samples:
