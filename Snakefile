@@ -37,6 +37,7 @@ localrules:
     plot_selection,
     create_zarr,
     finish_zarr,
+    checked,
 
 
 rule all:

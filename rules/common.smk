@@ -27,11 +27,22 @@ from segval.spec import (  # noqa: E402
     method_file_id,
     parse_method,
 )
+from segval.checks import (  # noqa: E402
+    check_file_id,
+    check_name,
+    check_sample_name,
+    duplicate_file_ids,
+    parse_pixel_size,
+)
 from segval.errors import SegvalError  # noqa: E402
 from segval.ngff import describe as describe_zarr, is_zarr  # noqa: E402  (stdlib only: JSON metadata)
 from segval.tiling import Plan, parse_slices  # noqa: E402
 
 SCHEMAS = os.path.join(workflow.basedir, "config", "schemas")
+# The config file(s) read, named in the fixes of config errors (the demo's own when none is given).
+CONFIG_FILES = ", ".join(str(path) for path in workflow.overwrite_configfiles or []) or os.path.join(
+    workflow.basedir, "config", "config.yaml"
+)
 
 
 def validate_or_explain(data, schema_name, what):
@@ -49,13 +60,17 @@ def validate_or_explain(data, schema_name, what):
         error = jsonschema.exceptions.best_match(errors)
         where = ".".join(str(part) for part in error.absolute_path) or "(top level)"
         problem = error.message
-        if error.validator == "not":
+        if error.validator == "not":  # the schema says why in `x-not-message`
             problem = f"{error.instance!r} is not allowed"
+            if error.schema.get("x-not-message"):
+                problem += f": {error.schema['x-not-message']}"
         if error.validator == "additionalProperties":
             allowed = ", ".join(sorted(error.schema.get("properties", {})))
             problem = f"{problem}; allowed keys: {allowed}"
         hint = error.schema.get("description", "")
         fix = f"correct `{where}` (see config/schemas/{schema_name} in the workflow)"
+        if what == "config":
+            fix = f"correct `{where}` in {CONFIG_FILES} (see config/schemas/{schema_name} in the workflow)"
         raise WorkflowError(
             f"{what}: invalid value at `{where}`: {problem}\n" + (f"{hint}\n" if hint else "") + f"Fix: {fix}"
         ) from None
@@ -72,7 +87,18 @@ def _check_methods(methods):
         try:
             parse_method(spec)
         except ValueError as error:
-            raise WorkflowError(f"config: methods: {error}\nFix: correct the `methods` list.") from None
+            raise WorkflowError(f"config: methods: {error}\nFix: correct the `methods` list in {CONFIG_FILES}.") from None
+        try:
+            check_file_id(method_file_id(spec), spec)
+        except ValueError as error:
+            raise WorkflowError(f"config: methods: {error}.\nFix: correct the `methods` list in {CONFIG_FILES}.") from None
+    # "manual:79" and "manual: 79" are one method with one set of files: listed twice, summary.tsv
+    # would repeat its rows and the pooled rows would count its images twice.
+    for file_id, specs in duplicate_file_ids(methods, method_file_id).items():
+        raise WorkflowError(
+            f"config: methods: {', '.join(repr(spec) for spec in specs)} are the same method ({file_id}).\n"
+            f"Fix: list it once in the `methods` list in {CONFIG_FILES}."
+        )
 
 
 _check_methods(config["methods"])
@@ -92,7 +118,7 @@ def preprocessing_chain():
     try:
         check_chain(chain)
     except ValueError as error:
-        raise WorkflowError(f"config: preprocess: {error}\nFix: correct the preprocess list.") from None
+        raise WorkflowError(f"config: preprocess: {error}\nFix: correct the preprocess list in {CONFIG_FILES}.") from None
     return chain
 
 
@@ -106,6 +132,11 @@ LOCAL_HALO = max([local_halo(*parse_method(spec)) for spec in config["methods"] 
 
 # --- demo phantoms ---------------------------------------------------------------------------
 PHANTOMS = config["demo"]["phantoms"]
+for _name in PHANTOMS:  # phantom names become file names: never `../x` or `/x`
+    try:
+        check_name(_name, "demo.phantoms: phantom name")
+    except ValueError as error:
+        raise WorkflowError(f"config: {error}.\nFix: rename it in {CONFIG_FILES}, e.g. phantom_1.") from None
 PHANTOM_IMAGE = "resources/demo/{name}.tif"
 PHANTOM_TRUTH = "resources/demo/{name}_truth.tif"
 GENERATED = {PHANTOM_IMAGE.format(name=n) for n in PHANTOMS} | {
@@ -137,8 +168,16 @@ def load_samples(path):
             f"{path}: sample sheet not found.\nFix: set `samples:` in your config to a TSV file "
             "with columns sample, image, ground_truth."
         )
-    with open(path, newline="") as handle:
-        lines = [line for line in handle if line.strip() and not line.lstrip().startswith("#")]
+    if os.path.isdir(path):
+        raise WorkflowError(f"{path}: the sample sheet is a folder.\nFix: set `samples:` in your config to the TSV file.")
+    try:
+        with open(path, newline="", encoding="utf-8-sig") as handle:  # -sig: Excel writes a BOM
+            lines = [line for line in handle if line.strip() and not line.lstrip().startswith("#")]
+    except UnicodeDecodeError as error:
+        raise WorkflowError(
+            f"{path}: the sample sheet is not UTF-8 text ({error.reason} at byte {error.start}).\n"
+            "Fix: set `samples:` to the TSV file, saved as UTF-8 text (e.g. Excel: Save as > UTF-8 CSV, with tabs)."
+        ) from None
     reader = csv.DictReader(lines, delimiter="\t")
     header = reader.fieldnames or []
     missing = [column for column in ("sample", "image") if column not in header]
@@ -149,11 +188,23 @@ def load_samples(path):
         )
     samples = {}
     for line_number, row in enumerate(reader, start=2):
-        row = {key: (value or "").strip() for key, value in row.items() if key is not None}
-        if None in row or len(row) != len(header):
-            raise WorkflowError(f"{path}, row {line_number}: wrong number of tab-separated fields.")
+        if None in row:  # more fields than the header names: csv puts the rest under None
+            raise WorkflowError(
+                f"{path}, row {line_number}: {len(header) + len(row[None])} tab-separated fields but the header "
+                f"names {len(header)} ({', '.join(header)}).\nFix: remove the extra fields, or name their columns in the header."
+            )
+        row = {key: (value or "").strip() for key, value in row.items()}
         validate_or_explain(row, "samples.schema.yaml", f"{path}, row {line_number}")
         name = row["sample"]
+        for column, check, fix in [
+            ("sample", check_sample_name, "rename the sample in the sample sheet, e.g. tile_1"),
+            ("pixel_size", parse_pixel_size, "correct the pixel_size column, or leave it empty"),
+        ]:
+            try:
+                if row.get(column):
+                    check(row[column])
+            except ValueError as error:
+                raise WorkflowError(f"{path}, row {line_number}: {error}.\nFix: {fix}.") from None
         if name in samples:
             raise WorkflowError(f"{path}, row {line_number}: sample {name!r} appears twice.\nFix: give each row a unique sample name.")
         for column in ["image", "ground_truth", "roi"] + [c for c in row if PREDICTION_COLUMN.match(c)]:
@@ -225,6 +276,10 @@ wildcard_constraints:
     name=_alternatives(PHANTOMS) if PHANTOMS else "(?!)",
 
 
+# The samples whose files the `plan` jobs have all checked (see rule checked in rules/tiles.smk).
+CHECKED = "results/tiles/checked.tsv"
+
+
 # --- resources -------------------------------------------------------------------------------
 TILE = config["tiling"]["tile_size"]
 
@@ -287,9 +342,11 @@ def pixel_size_of(sample):
     """(y, x) pixel size of a sample: its sheet's pixel_size, else its OME-Zarr image's own (the
     scale of level 0), else metrics.pixel_size."""
     text = SAMPLES[sample].get("pixel_size") or ""
-    size = [float(v) for v in text.split(",")] if text else config["metrics"]["pixel_size"]
+    if text:
+        return parse_pixel_size(text)  # checked when the sheet was read
+    size = config["metrics"]["pixel_size"]
     image = SAMPLES[sample]["image"]
-    if not text and is_zarr(image):
+    if is_zarr(image):
         try:
             size = list(describe_zarr(image).pixel_size() or size)
         except SegvalError:  # the plan step reports a broken image, naming the fix

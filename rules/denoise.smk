@@ -7,6 +7,7 @@ rule denoise:
     input:
         image=image_of,
         plan="results/tiles/{sample}.json",
+        checked=ancient(CHECKED),
         roi=roi_of,
     output:
         denoised="results/chunks/{sample}/{prep}/denoised/{chunk}.tif",

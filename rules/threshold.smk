@@ -65,6 +65,7 @@ rule import_prediction:
     input:
         plan="results/tiles/{sample}.json",
         prediction=lambda wildcards: predictions_of(wildcards.sample)[wildcards.method],
+        checked=ancient(CHECKED),
         roi=roi_of,
         zarr=zarr_building("masks"),  # OME-Zarr output: written into it tile row by tile row
     output:

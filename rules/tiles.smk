@@ -31,3 +31,27 @@ checkpoint plan:
         "../envs/imaging.yaml"
     script:
         "../scripts/plan_tiles.py"
+
+
+# Every processing job waits for this: the plans of ALL samples, i.e. every sample's files checked,
+# so that a bad file in the last sample stops the run before the first sample's processing starts.
+# Jobs name it `ancient`: rewritten when a sample is added, it does not rerun the others' jobs.
+rule checked:
+    input:
+        plans=expand("results/tiles/{sample}.json", sample=SAMPLES),
+    output:
+        CHECKED,
+    params:
+        samples=list(SAMPLES),
+    log:
+        "logs/checked.log",
+    benchmark:
+        "benchmarks/checked.tsv"
+    threads: 1
+    resources:
+        mem_mb=lambda wildcards, attempt: 300 * attempt,
+        runtime=1,
+    conda:
+        "../envs/tables.yaml"
+    script:
+        "../scripts/check_samples.py"

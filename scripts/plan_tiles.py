@@ -1,15 +1,20 @@
 """Check a sample's files and cut it into tiles and chunks (the `plan` checkpoint).
 
 Reads the image header and every mask of the sample (ground truth, ROI, predictions) and fails
-early, before any processing, on what would otherwise fail late: unreadable files, a missing
-channel, masks of another size or slice count, masks that are not binary.
+early, before any processing, on what would otherwise fail late: unreadable or truncated files, a
+missing channel, masks of another size or slice count, masks that are not binary, colour masks, an
+empty ROI, a float image without a finite pixel.  Every processing job waits for the plans of all
+samples (rule `checked`), so a bad file in any sample stops the run before any processing.
 """
 
 import json
+import logging
+
+import numpy as np
 
 from segval.errors import SegvalError
 from segval.files import atomic_output
-from segval.io import ImageReader, read_info
+from segval.io import ImageReader, check_complete, read_info
 from segval.masks import check_binary, distinct_values
 from segval.runner import run_step
 from segval.tiling import parse_slices, plan
@@ -50,22 +55,73 @@ def check_mask(path, image, rule, band_rows, what, slices="all"):
         if slices == "one-or-all":
             fix += ", or a single slice for all"
         raise SegvalError(f"{what} has {info.shape[0]} slice(s) but the image has {image.shape[0]}", path, fix)
+    check_complete(path)
     values = set()
+    # Masks are read as their first channel: a colour mask is accepted only when its colour
+    # channels are equal (a grey mask saved as RGB), else green vessels would read as an empty red.
+    colours = [ImageReader(path, channel=c) for c in range(1, 3)] if info.channels >= 3 else []
     with ImageReader(path, channel=0 if info.channels > 1 else None) as reader:
         mask_slices, height, width = info.shape
         for z in range(mask_slices):
             for y0 in range(0, height, band_rows):  # by bands: memory ~ band, not slice
-                band = reader.read(z, y0, min(y0 + band_rows, height), 0, width)
+                y1 = min(y0 + band_rows, height)
+                band = reader.read(z, y0, y1, 0, width)
+                for colour in colours:
+                    if not np.array_equal(colour.read(z, y0, y1, 0, width), band):
+                        raise SegvalError(
+                            f"{what} is a colour image whose channels differ (segval reads a mask as one "
+                            "grey channel, so a mask drawn in colour would read wrongly)",
+                            path,
+                            "save it as a grey or 1-bit mask (foreground non-zero, background 0), e.g. in "
+                            "Fiji with Image > Type > 8-bit",
+                        )
                 values.update(distinct_values(band).tolist())
                 check_binary(sorted(values), rule, path, what, complete=False)  # fail early
+    for colour in colours:
+        colour.close()
     check_binary(sorted(values), rule, path, what)
+    if what == "ROI" and not any(values):
+        raise SegvalError(
+            "the ROI is empty (every pixel is 0): no pixel would be thresholded or counted",
+            path,
+            "give an ROI that is non-zero inside the region, or leave the sheet's roi column empty for "
+            "the whole image",
+        )
     return info, mapped
+
+
+def check_float_pixels(path, channel, band_rows):
+    """A float image needs finite pixels; NaN and infinite ones are counted and reported, since the
+    thresholds' histograms leave them out (NaN and -inf are then background, +inf foreground)."""
+    finite = total = 0
+    with ImageReader(path, channel=channel) as reader:
+        slices, height, width = reader.shape
+        for z in range(slices):
+            for y0 in range(0, height, band_rows):
+                band = reader.read(z, y0, min(y0 + band_rows, height), 0, width)
+                finite += int(np.count_nonzero(np.isfinite(band)))
+                total += band.size
+    if finite == 0:
+        raise SegvalError(
+            "the image has no finite pixel (all NaN or infinite): there is nothing to threshold",
+            path,
+            "give the image with its values (check the export: NaN often marks missing data)",
+        )
+    if finite < total:
+        logging.getLogger("segval").warning(
+            "%s: %d of %d pixels are NaN or infinite: the thresholds ignore them; NaN and -inf pixels are "
+            "background in the masks, +inf foreground",
+            path, total - finite, total,
+        )
 
 
 def main(smk):
     image = read_info(smk.input.image)
     ImageReader(smk.input.image, channel=smk.params.channel).close()  # checks the channel
+    check_complete(smk.input.image)
     band = smk.params.tile_size
+    if image.dtype.startswith("float"):
+        check_float_pixels(smk.input.image, smk.params.channel, band)
     manifest = {"sample": smk.wildcards.sample, "image": image.to_dict(), "truth": None, "roi": None, "predictions": {}}
     if smk.input.truth:
         spec = smk.params.truth_slices or "all"

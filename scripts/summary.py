@@ -1,6 +1,7 @@
 """One table for the whole run: a row per (sample, method), and per method a pooled row (sample ALL)
 computed from the summed confusion counts, not from averaged scores."""
 
+from segval.checks import POOLED
 from segval.errors import combined_status
 from segval.metrics import COUNT_NAMES, SCORE_NAMES, add_counts, scores
 from segval.runner import run_step
@@ -20,7 +21,7 @@ def main(smk):
             continue
         counts = add_counts(*scored)
         status = combined_status(r["status"] for r in scored)
-        pooled.append({"sample": "ALL", "prep": prep, "method": method, "status": status, "images": len(scored), **counts, **scores(counts, smk.params.policy)})
+        pooled.append({"sample": POOLED, "prep": prep, "method": method, "status": status, "images": len(scored), **counts, **scores(counts, smk.params.policy)})
     write_tsv(smk.output[0], rows + pooled, COLUMNS)
 
 

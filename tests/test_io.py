@@ -14,7 +14,7 @@ from PIL import Image
 from segval import stitching
 from segval.downsample import block_confusion, block_max, block_mean
 from segval.errors import SegvalError
-from segval.files import atomic_output
+from segval.files import atomic_output, scratch_dir
 from segval.io import (
     ImageReader,
     list_slice_files,
@@ -679,6 +679,20 @@ def test_atomic_output_replaces_only_on_success(tmp_path):
         assert target.read_text() == "old"  # not visible before the block ends
     assert target.read_text() == "new"
     assert sorted(os.listdir(tmp_path)) == ["out.ome.tif"]
+
+
+def test_the_next_write_removes_what_a_killed_writer_left(tmp_path):
+    # A SIGKILLed job cannot clean up: its temporary file and scratch folder (another pid) stay
+    # until the resumed run writes the same target.  Other targets' temporaries are left alone.
+    target = tmp_path / "c0.tif"
+    (tmp_path / ".c0.tif.partial-999.tif").write_text("half")
+    (tmp_path / ".c0.tif.scratch-999").mkdir()
+    (tmp_path / ".c0.tif.scratch-999" / "level1.raw").write_text("x")
+    (tmp_path / ".c1.tif.partial-999.tif").write_text("another target's, maybe being written")
+    with atomic_output(target) as tmp, scratch_dir(target) as scratch:
+        assert scratch.is_dir()
+        tmp.write_text("done")
+    assert sorted(os.listdir(tmp_path)) == [".c1.tif.partial-999.tif", "c0.tif"]
 
 
 def test_interrupted_tiff_writer_leaves_no_file(tmp_path):

@@ -188,9 +188,9 @@ def _blocking(tmp_path, *modules):
 def test_the_snakefile_imports_only_numpy_free_segval_modules(tmp_path):
     sources = [REPO / "Snakefile", *sorted((REPO / "rules").glob("*.smk"))]
     imported = {m for path in sources for m in re.findall(r"^\s*from (segval\S*) import", path.read_text(), re.M)}
-    assert imported and imported <= {"segval.spec", "segval.tiling", "segval.errors", "segval.ngff"}, imported
+    assert imported and imported <= {"segval.spec", "segval.tiling", "segval.checks", "segval.errors", "segval.ngff"}, imported
     code = ("from segval.spec import parse_method, local_halo, chain_halo; from segval.tiling import Plan, plan; "
-            "import segval.errors, segval.ngff; "
+            "import segval.checks, segval.errors, segval.ngff; "
             "print(parse_method('sauvola:k=0.3')[0], local_halo('niblack'), chain_halo([('median', 5)]), "
             "len(plan((2, 100, 100), 64, 0.01).chunks))")
     env = _blocking(tmp_path, "numpy", "cv2", "scipy")

@@ -179,6 +179,47 @@ def read_info(path):
     )
 
 
+def check_complete(path):
+    """Raise a :class:`SegvalError` if an image file (or a folder's slice file) is cut short.
+
+    Cheap, without decoding pixels: a TIFF's pages must have their data inside the file; a PNG must
+    end with its IEND chunk, a JPEG with its end-of-image marker (else it is decoded, and must
+    decode).  A copy or download interrupted
+    midway is then caught by the first job instead of by the step that first decodes the missing
+    part.
+    """
+    path = str(path)
+    if os.path.isdir(path):
+        for file in list_slice_files(path):
+            check_complete(file)
+        return
+    size = os.path.getsize(path)
+    suffix = _suffix(path)
+    fix = "copy or export the file again (it is cut short)"
+    if suffix in TIFF_SUFFIXES:
+        with _open_tiff(path) as tif:
+            try:
+                for index, page in enumerate(tif.pages):
+                    ends = [o + n for o, n in zip(page.dataoffsets, page.databytecounts) if n]
+                    if ends and max(ends) > size:
+                        raise SegvalError(
+                            f"the file is truncated: page {index} needs {max(ends)} bytes but the file has {size}", path, fix
+                        )
+            except (IndexError, ValueError, OSError, struct.error, tifffile.TiffFileError) as error:
+                raise SegvalError(f"cannot read as TIFF ({error})", path, "re-export the image") from None
+        return
+    trailers = {".png": b"IEND\xaeB`\x82", ".jpg": b"\xff\xd9", ".jpeg": b"\xff\xd9"}
+    if suffix in trailers:
+        with open(path, "rb") as handle:
+            handle.seek(max(0, size - 64))
+            tail = handle.read()
+        if trailers[suffix] not in tail:  # no end marker near the end: decode to be sure
+            try:
+                _decode_raster(path)
+            except SegvalError:
+                raise SegvalError(f"the file is truncated: no {suffix[1:].upper()} end marker", path, fix) from None
+
+
 def _info_from_array(path, array):
     channels = array.shape[2] if array.ndim == 3 else 1
     return ImageInfo(path, (1,) + array.shape[:2], _dtype_name(array.dtype, path), channels, "raster")

@@ -286,7 +286,7 @@ def parse_method(spec):
     Raises
     ------
     ValueError
-        For an unknown name, a missing or extra value, a percentile outside 0..100, or an unknown or
+        For an unknown name, a missing, non-finite or extra value, a percentile outside 0..100, or an unknown or
         invalid parameter of a local method.
     """
     name, _, value = str(spec).partition(":")
@@ -300,6 +300,9 @@ def parse_method(spec):
         except ValueError:
             raise ValueError(f"{name} needs a number, e.g. '{name}:{50 if name == 'percentile' else 79}'"
                              f"; got {spec!r}") from None
+        if not math.isfinite(number):  # NaN would give an empty mask reported as "ok"
+            raise ValueError(f"{name} needs a finite number, e.g. '{name}:{50 if name == 'percentile' else 79}'"
+                             f"; got {spec!r}")
         if name == "percentile" and not 0 <= number <= 100:
             raise ValueError(f"percentile must be within 0..100, got {spec!r}")
         return name, number

@@ -13,7 +13,6 @@ With ``outputs.format: ome-zarr`` there is no stitching: the same jobs also hand
 :mod:`segval.ngff`).
 """
 
-import tempfile
 from pathlib import Path
 from uuid import NAMESPACE_URL, uuid5
 
@@ -21,7 +20,7 @@ import numpy as np
 import tifffile
 
 from segval.downsample import REDUCERS
-from segval.files import atomic_output
+from segval.files import atomic_output, scratch_dir
 from segval.io import ImageReader
 from segval.ngff import written_plan
 
@@ -120,7 +119,7 @@ def write_tiles(path, tiles, shape, dtype, tile_size, compress=True, pyramid=Non
     options = dict(MASK_COMPRESSION) if compress else {}
     # minisblack + axes: a 3- or 4-page stack must not be taken for an RGB(A) image.
     options.update(photometric="minisblack", tile=(tile_size, tile_size), dtype=dtype, maxworkers=1)
-    with atomic_output(path) as tmp, tempfile.TemporaryDirectory(dir=Path(tmp).parent) as scratch:
+    with atomic_output(path) as tmp, scratch_dir(path) as scratch:
         first = _Level((slices, -(-height // 2), -(-width // 2)), dtype, Path(scratch) / "level1.raw") if factors else None
 
         def level0():
@@ -252,7 +251,7 @@ def write_stitched(path, chunk_paths, plan, reduce="mean", description=None):
     options = dict(codec, tile=(tile, tile), dtype=dtype, photometric="minisblack", maxworkers=1)
     copy_levels = chunk_levels == len(factors) and all(c.y0 == 0 and c.y1 == height for c in plan.chunks)
     big = slices * height * width * dtype.itemsize > 2**31
-    with atomic_output(path) as tmp, tempfile.TemporaryDirectory(dir=Path(tmp).parent) as scratch:
+    with atomic_output(path) as tmp, scratch_dir(path) as scratch:
         with tifffile.TiffWriter(tmp, bigtiff=big, ome=True) as tif:
             shape = _stack_shape(slices, height, width)
             tif.write(_encoded_tiles(chunk_paths, plan, 0), shape=shape, subifds=len(factors), metadata=metadata, **options)
