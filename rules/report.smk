@@ -167,6 +167,7 @@ rule select_method:
         metric=config["selection"]["metric"],
         policy=config["metrics"]["edge_policy"],
         split={sample: row.get("split", "") for sample, row in SAMPLES.items()},
+        references=REFERENCES,
         resamples=config["selection"]["bootstrap"],
         seed=config["selection"]["seed"],
     log:
