@@ -14,7 +14,9 @@ if not workflow.overwrite_configfiles:
     configfile: os.path.join(workflow.basedir, "config", "config.yaml")
 
 
-report: "resources/report/workflow.rst"
+# The report's first screen: the answer (rule pages writes it with the description below), once run.
+REPORT_TEXT = "results/report/workflow.rst"
+report: os.path.abspath(REPORT_TEXT) if os.path.exists(REPORT_TEXT) else "resources/report/workflow.rst"
 
 
 include: "rules/common.smk"

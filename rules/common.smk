@@ -351,7 +351,7 @@ def per_chunk(pattern, traced=False):
 
 def final_outputs():
     """Everything `rule all` asks for."""
-    targets = ["results/summary.tsv"]
+    targets = ["results/summary.tsv", "results/index.html"]
     if any(has_truth(sample) for sample in SAMPLES):
         targets += ["results/aggregate.tsv", "results/selection.tsv", "results/plots/selection.png"]
     for sample in SAMPLES:
@@ -366,7 +366,7 @@ def final_outputs():
                 targets.append(f"results/overlays/{stem}.tiles")
             if has_truth(sample):
                 targets.append(f"results/confusion/{stem}.ome.tif")
-                targets.append(f"results/plots/{stem}.tiles.png")
+                # Tile maps: asked for by rule pages, only for images of more than one tile.
     return targets
 
 

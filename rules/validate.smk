@@ -104,13 +104,9 @@ rule overlay:
         image=image_of,
         labels=overlay_labels,
     output:
-        report(
-            "results/overlays/{sample}/{prep}.{method}.png",
-            caption="../resources/report/overlay.rst",
-            category="Overlays",
-            subcategory="{sample}",
-            labels={"sample": "{sample}", "preprocessing": "{prep}", "method": "{method}"},
-        ),
+        # Not in the report: full-size overlays would make report.html grow with the images; the
+        # report's sample pages (rule pages) show previews.
+        "results/overlays/{sample}/{prep}.{method}.png",
     params:
         channel=config["channel"],
         alpha=config["overlay"]["alpha"],

@@ -150,3 +150,52 @@ class SliceAccumulator:
             arrays["tile_index"] = np.array(self.tile_index, np.int64).reshape(-1, 3) + [z0, 0, 0]
         with open(path, "wb") as handle:
             np.savez(handle, **arrays)
+
+
+def original_threshold(threshold, dtype, inverted):
+    """The threshold on the image's original intensity scale, for a threshold found on the processed
+    (inverted when ``invert: true``) scale; foreground is then ``original < result`` when inverted.
+
+    Inversion maps ``x -> max + min - x`` for integers (see :func:`segval.denoise.invert`) and
+    ``x -> -x`` for floats, so the same map takes the threshold back.
+
+    Examples
+    --------
+    >>> original_threshold(79, "uint8", True)  # KESM: 79 on 255 - x is 176 on x
+    176
+    >>> original_threshold(79, "uint8", False)
+    79
+    >>> original_threshold(1000, "uint16", True), original_threshold(0.25, "float32", True)
+    (64535, -0.25)
+    """
+    if not inverted:
+        return threshold
+    dtype = np.dtype(dtype)
+    if dtype.kind in "uib" and dtype != bool:
+        info = np.iinfo(dtype)
+        return int(info.max) + int(info.min) - threshold
+    return -threshold
+
+
+def group_thresholds(named):
+    """Methods sharing a threshold, so that identical thresholds are drawn (and labelled) once.
+
+    Parameters
+    ----------
+    named : list of (str, float)
+        ``(method, threshold)`` pairs in display order.
+
+    Returns
+    -------
+    list of (list of str, float)
+        One entry per distinct threshold, in order of first appearance.
+
+    Examples
+    --------
+    >>> group_thresholds([("otsu", 79), ("li", 60), ("isodata", 79)])
+    [(['otsu', 'isodata'], 79), (['li'], 60)]
+    """
+    groups = {}
+    for method, threshold in named:
+        groups.setdefault(threshold, []).append(method)
+    return [(methods, threshold) for threshold, methods in groups.items()]
