@@ -221,6 +221,13 @@ def tiled(sample):
     return rows * columns > 1
 
 
+def zoomed(sample):
+    """Whether the sample's slices are larger than the overlay preview: its traced slices then get a
+    zoomable full-resolution pyramid (rule deepzoom)."""
+    _, height, width = manifest_of(sample)["shape"]
+    return has_truth(sample) and height * width > config["overlay"]["max_pixels"]
+
+
 def page_inputs(wildcards):
     """What the pages show: the tables and plots the workflow writes (tile maps only for images of
     more than one tile: a single square says nothing)."""
@@ -232,6 +239,7 @@ def page_inputs(wildcards):
         "plots": [f"results/plots/{s}/{PREP}.{kind}.png" for s in SAMPLES for kind in ("histogram", "methods")],
         "tile_maps": [f"results/plots/{s}/{p}.{m}.tiles.png" for s in SAMPLES if has_truth(s) and tiled(s)
                       for p, m in segmentations_of(s)],
+        "zooms": [f"results/overlays/{s}/{p}.{m}.zoom" for s in SAMPLES if zoomed(s) for p, m in segmentations_of(s)],
     }
     if any(has_truth(sample) for sample in SAMPLES):
         inputs.update(selection="results/selection.json", selection_plot="results/plots/selection.png")
@@ -266,7 +274,10 @@ rule pages:
     params:
         samples=lambda wildcards: {
             sample: {"segmentations": [f"{p}.{m}" for p, m in segmentations_of(sample)],
-                     "tile_maps": has_truth(sample) and tiled(sample)}
+                     "tile_maps": has_truth(sample) and tiled(sample),
+                     "shape": manifest_of(sample)["shape"],
+                     "zoom_slices": manifest_of(sample)["truth"]["slices"][: config["overlay"]["max_slices"]]
+                     if zoomed(sample) else []}
             for sample in SAMPLES
         },
         references=REFERENCES,

@@ -152,3 +152,31 @@ rule overlay_tiles:
         "../envs/imaging.yaml"
     script:
         "../scripts/overlay_tiles.py"
+
+
+rule deepzoom:
+    input:
+        plan="results/tiles/{sample}.json",
+        image=image_of,
+        labels="results/confusion/{sample}/{prep}.{method}.ome.tif",
+    output:
+        # z<slice>.dzi and z<slice>_files/<level>/<column>_<row>.png per traced slice (Deep Zoom).
+        directory("results/overlays/{sample}/{prep}.{method}.zoom"),
+    params:
+        channel=config["channel"],
+        alpha=config["overlay"]["alpha"],
+        colours=config["overlay"]["colours"],
+        max_pixels=config["overlay"]["max_pixels"],
+        max_slices=config["overlay"]["max_slices"],
+    log:
+        "logs/deepzoom/{sample}/{prep}.{method}.log",
+    benchmark:
+        "benchmarks/deepzoom/{sample}/{prep}.{method}.tsv"
+    threads: 1
+    resources:
+        mem_mb=memory(300 + 12 * config["overlay"]["max_pixels"] / 2**20, 16),
+        runtime=runtime(0.2, "sample"),
+    conda:
+        "../envs/imaging.yaml"
+    script:
+        "../scripts/deepzoom.py"

@@ -72,7 +72,14 @@ def main(smk):
                 metrics.append({**row, "_kind": kind(method)})
         overlays = [{"method": m, "path": f"../overlays/{sample}/{m}.png", "kind": kind(m)} for m in methods]
         tile_maps = [(m, f"../plots/{sample}/{m}.tiles.png") for m in methods] if info["tile_maps"] else []
-        zooms = [{"method": m, "dzi": f"../overlays/{sample}/{m}.dzi"} for m in info.get("zooms", [])]
+        # The chosen pipeline's (and the references') pyramids first: they open with the page.
+        order = sorted(methods, key=lambda m: (kind(m) == "", methods.index(m)))
+        zooms = [{"method": m + (f", slice {z}" if len(info["zoom_slices"]) > 1 else ""),
+                  "dzi": f"../overlays/{sample}/{m}.zoom/z{z:04d}.dzi", "open": kind(m) != "",
+                  "width": info["shape"][2], "height": info["shape"][1]}
+                 for m in order for z in info["zoom_slices"]]
+        if zooms:
+            zooms[0]["open"] = True
         plots = {"histogram": f"../plots/{sample}/{smk.params.prep}.histogram.png",
                  "methods_plot": f"../plots/{sample}/{smk.params.prep}.methods.png"}
         write(os.path.join(os.path.dirname(smk.output.index), "samples", f"{sample}.html"),

@@ -47,6 +47,7 @@ figcaption{font-size:.9em;color:#444}
 .legend span{display:inline-block;width:.9em;height:.9em;border:1px solid #888;vertical-align:middle;margin:0 .3em 0 .8em}
 .zoom{width:100%;height:70vh;border:1px solid #ccd;background:#000}
 .scroll{overflow-x:auto}
+details{margin:.3em 0}summary{cursor:pointer;font-weight:600}
 """
 
 #: Click a header to sort by it (numbers as numbers, blanks last); the page works without it.
@@ -338,12 +339,26 @@ def legend(colours):
 
 #: The zoom viewer: OpenSeadragon on a Deep Zoom pyramid; marks the page once a tile has loaded.
 ZOOM_SCRIPT = """
-document.querySelectorAll(".zoom").forEach(function (element) {
-  var viewer = OpenSeadragon({element: element, tileSources: element.getAttribute("data-dzi"),
-    prefixUrl: element.getAttribute("data-icons"), showNavigator: true, maxZoomPixelRatio: 8,
+function startViewer(element) {
+  if (element.getAttribute("data-started")) return;
+  element.setAttribute("data-started", "yes");
+  // The pyramid described inline: browsers refuse to fetch the .dzi file of a page opened from disk.
+  var dzi = element.getAttribute("data-dzi");
+  var source = {Image: {xmlns: "http://schemas.microsoft.com/deepzoom/2008",
+    Url: dzi.replace(/\.dzi$/, "_files/"), Format: "png", Overlap: "0",
+    TileSize: element.getAttribute("data-tile"),
+    Size: {Width: element.getAttribute("data-width"), Height: element.getAttribute("data-height")}}};
+  var viewer = OpenSeadragon({element: element, tileSources: source,
+    prefixUrl: element.getAttribute("data-icons"), showNavigator: true, maxZoomPixelRatio: 8, drawer: "canvas",
     imageSmoothingEnabled: false});
   viewer.addHandler("tile-loaded", function () { document.body.setAttribute("data-zoom-tiles", "loaded"); });
   viewer.addHandler("open-failed", function (event) { element.textContent = "cannot open " + event.message; });
+}
+document.querySelectorAll("details").forEach(function (details) {
+  var element = details.querySelector(".zoom");
+  if (!element) return;
+  if (details.open) startViewer(element);
+  details.addEventListener("toggle", function () { if (details.open) startViewer(element); });
 });
 """
 
@@ -364,7 +379,8 @@ def sample_page(sample, overlays, histogram=None, tile_maps=(), methods_plot=Non
     metrics : list of dict
         Rows of the sample's metrics tables (image and slice scope).
     zooms : list of dict
-        ``{"method", "dzi"}``: deep-zoom pyramids of full-resolution overlays.
+        ``{"method", "dzi", "width", "height", "open"}``: deep-zoom pyramids of full-resolution
+        overlays (``open``: shown when the page opens, else when its heading is clicked).
     viewer : str, optional
         Relative folder of OpenSeadragon (``openseadragon.min.js`` and ``images/``).
     """
@@ -377,7 +393,10 @@ def sample_page(sample, overlays, histogram=None, tile_maps=(), methods_plot=Non
                                                  if c in metrics[0] and c != "threshold" or c == "threshold" and "threshold" in metrics[0]]
         rows, classes = [], []
         for row in metrics:
-            rows.append([f"{row['prep']}.{row['method']}", row.get("scope", ""), row.get("z", "")]
+            name = f"{row['prep']}.{row['method']}"
+            if row.get("_kind") == "reference":
+                name = f"{reference_label(name)} (reference)"
+            rows.append([name, row.get("scope", ""), row.get("z", "")]
                         + [_none(row.get(c)) for c in columns[3:]])
             classes.append(row.get("_kind", ""))
         body.append(f'<div class="scroll">{table(columns, rows, classes)}</div>')
@@ -385,9 +404,11 @@ def sample_page(sample, overlays, histogram=None, tile_maps=(), methods_plot=Non
         body.append("<h2>Full resolution</h2>")
         body.append('<p class="note">Drag to pan, scroll to zoom. Every zoom level keeps errors visible: a '
                     "screen pixel shows FN, else FP, else TP of the pixels it covers.</p>")
-        for zoom in zooms:
-            body.append(f"<h3>{esc(zoom['method'])}</h3><div class=\"zoom\" data-dzi=\"{esc(zoom['dzi'])}\" "
-                        f"data-icons=\"{esc(viewer)}/images/\"></div>")
+        for zoom in zooms:  # closed ones start their viewer when opened (a page may hold many)
+            body.append(f"<details{' open' if zoom.get('open') else ''}><summary>{esc(zoom['method'])}</summary>"
+                        f"<div class=\"zoom\" data-dzi=\"{esc(zoom['dzi'])}\" data-width=\"{zoom['width']}\" "
+                        f"data-height=\"{zoom['height']}\" data-tile=\"{zoom.get('tile', 256)}\" "
+                        f"data-icons=\"{esc(viewer)}/images/\"></div></details>")
     body.append("<h2>Overlays</h2>")
     if colours:
         body.append(legend(colours))
