@@ -44,6 +44,8 @@ rule stitch_confusion:
         reduce="confusion",
         traced_only=True,
         name=lambda wildcards: f"{wildcards.sample} confusion map 0 TN 1 FP 2 FN 3 TP ({wildcards.prep}, {wildcards.method})",
+        pixel_size=lambda wildcards: pixel_size_of(wildcards.sample),
+        colours=config["overlay"]["colours"],
     log:
         "logs/stitch_confusion/{sample}/{prep}.{method}.log",
     benchmark:

@@ -43,9 +43,9 @@ def main(smk):
             named.append((name, found[0]))
     # Identical thresholds share one line and one label ("otsu = isodata = 79"), else one hides the other.
     for index, (methods, threshold) in enumerate(group_thresholds(named)):
-        label = f"{' = '.join(methods)} = {threshold:.4g}"
+        label = f"{' = '.join(methods)} = {threshold:.6g}"
         if inverted and rescalable:  # what a Fiji user types on the original image
-            label += f"  (original: < {original_threshold(threshold, dtype, True):.4g})"
+            label += f"  (original: < {original_threshold(threshold, dtype, True):.6g})"
         ax.axvline(threshold, color=colours(index % 10), linewidth=1.2, label=label)
     scale = "inverted (max - x), then " if inverted else ""
     ax.set_xlabel(f"intensity after preprocessing: {scale}{smk.wildcards.prep}")

@@ -18,6 +18,7 @@ from pathlib import Path
 import cv2
 import numpy as np
 import pytest
+import tifffile
 
 from segval.phantom import make_phantom
 from workflow_helpers import REPO, run_snakemake, write_sheet, write_tiff
@@ -109,7 +110,8 @@ def run(tmp_path_factory):
         cv2.imwrite(str(data / f"{name}_truth.png"), truth.astype(np.uint8) * 255)
         cv2.imwrite(str(data / f"{name}_observer2.png"), np.roll(truth, 1, axis=1).astype(np.uint8) * 255)
         rows.append({"sample": name, "image": data / f"{name}.tif", "ground_truth": data / f"{name}_truth.png",
-                     "reference_observer2": data / f"{name}_observer2.png" if name == "beta" else ""})
+                     "reference_observer2": data / f"{name}_observer2.png" if name == "beta" else "",
+                     "pixel_size": "0.5,0.7" if name == "beta" else ""})
     config = {"samples": str(write_sheet(data / "samples.tsv", rows)), "invert": True, "methods": METHODS,
               "tiling": {"tile_size": 64}, "overlay": {"max_pixels": 10000}}
     workdir = tmp_path_factory.mktemp("run")
@@ -124,6 +126,19 @@ def test_references_are_scored_but_never_ranked(run):
     assert "given.observer2" not in [row["method"] for row in selection["ranking"]]
     assert selection["winner"] != "given.observer2"
     assert (workdir / "results/selection.tsv").read_text().splitlines()[-1].startswith("reference\tgiven.observer2\t")
+
+
+def test_viewers_get_the_pixel_size_and_confusion_colours(run):
+    workdir, _ = run
+    with tifffile.TiffFile(workdir / "results/confusion/beta/median3.otsu.ome.tif") as tif:
+        page = tif.pages[0]
+        assert page.photometric == tifffile.PHOTOMETRIC.PALETTE
+        tp, fp, fn, tn = ([0, 255, 255], [255, 0, 255], [255, 255, 0], [0, 0, 0])  # the overlay's defaults
+        assert (page.colormap[:, [3, 1, 2, 0]] // 257).T.tolist() == [tp, fp, fn, tn]
+        assert 'PhysicalSizeX="0.7"' in tif.ome_metadata and 'PhysicalSizeY="0.5"' in tif.ome_metadata
+        assert set(np.unique(tif.asarray()).tolist()) <= {0, 1, 2, 3}
+    with tifffile.TiffFile(workdir / "results/masks/beta/median3.otsu.ome.tif") as tif:
+        assert 'PhysicalSizeX="0.7"' in tif.ome_metadata
 
 
 def test_console_ends_with_the_answer_and_the_page(run):
