@@ -294,6 +294,6 @@ rule pages:
         mem_mb=memory(300 + 12 * config["overlay"]["max_pixels"] / 2**20),
         runtime=runtime(0),
     conda:
-        "../envs/plots_images.yaml"
+        "../envs/pages.yaml"
     script:
         "../scripts/make_pages.py"

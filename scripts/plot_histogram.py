@@ -9,7 +9,7 @@ import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
 
 from segval.files import atomic_output  # noqa: E402
-from segval.histograms import group_thresholds, original_threshold  # noqa: E402
+from segval.scales import group_thresholds, original_threshold  # noqa: E402
 from segval.runner import run_step  # noqa: E402
 
 
