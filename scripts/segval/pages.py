@@ -132,7 +132,7 @@ def table(columns, rows, classes=None, help=None, sortable=True):
         Header texts.
     rows : list of list
         Cell values (numbers are formatted, text escaped; a ``("html", text)`` tuple is inserted as
-        is: the caller escaped it).
+        is: the caller escaped it; a ``("score", value)`` tuple shows 3 decimals).
     classes : list of str, optional
         A class per row (e.g. "chosen", "reference").
     help : dict, optional
@@ -144,7 +144,8 @@ def table(columns, rows, classes=None, help=None, sortable=True):
     """
     help = help or {}
     # Text columns (judged by the first row) are left-aligned, numbers right-aligned, headers alike.
-    numeric = [isinstance(v, (int, float)) and not isinstance(v, bool) for v in (rows[0] if rows else columns)]
+    numeric = [(isinstance(v, (int, float)) and not isinstance(v, bool)) or (isinstance(v, tuple) and v[0] == "score")
+               for v in (rows[0] if rows else columns)]
     head = ""
     for column, is_number in zip(columns, numeric):
         attributes = "" if is_number else ' class="text"'
@@ -156,6 +157,8 @@ def table(columns, rows, classes=None, help=None, sortable=True):
         for value in row:
             if isinstance(value, tuple) and value[0] == "html":
                 cells.append(f'<td class="text">{value[1]}</td>')
+            elif isinstance(value, tuple) and value[0] == "score":  # 3 decimals, as in the answer
+                cells.append(f'<td data-value="{value[1]!r}">{number(value[1])}</td>')
             elif isinstance(value, (int, float)) and not isinstance(value, bool):
                 cells.append(f'<td data-value="{value!r}">{cell(value)}</td>')
             else:
@@ -244,17 +247,18 @@ def ranking_table(selection):
     for row in selection["ranking"]:
         chosen = row["method"] == selection["winner"]
         name = esc(row["method"]) + (' <span class="tag chosen">chosen</span>' if chosen else "")
-        rows.append([row["rank"], ("html", name), row["pooled"], interval(row["pooled_low"], row["pooled_high"]),
-                     row["mean"], row["images"], row["not_found"]])
+        rows.append([row["rank"], ("html", name), ("score", _none(row["pooled"])),
+                     interval(row["pooled_low"], row["pooled_high"]), ("score", _none(row["mean"])), row["images"],
+                     row["not_found"]])
         classes.append("chosen" if chosen else "")
     for row in selection.get("references", []):
         name = esc(reference_label(row["method"])) + ' <span class="tag reference">reference (human)</span>'
-        rows.append(["reference", ("html", name), row["pooled"], interval(row["pooled_low"], row["pooled_high"]),
-                     row["mean"], row["images"], "–"])
+        rows.append(["reference", ("html", name), ("score", _none(row["pooled"])),
+                     interval(row["pooled_low"], row["pooled_high"]), ("score", _none(row["mean"])), row["images"], "–"])
         classes.append("reference")
     help = {f"pooled {metric}": HELP["pooled"], "95 % interval": HELP["95 % interval"],
             f"mean {metric}": HELP["mean"], "images": HELP["images"], "not found": HELP["not found"]}
-    return table([c for c in columns], [[_none(v) for v in r] for r in rows], classes, help)
+    return table(columns, [[_none(v) for v in r] for r in rows], classes, help)
 
 
 def _none(value):
