@@ -342,7 +342,7 @@ def legend(colours):
 
 
 #: The zoom viewer: OpenSeadragon on a Deep Zoom pyramid; marks the page once a tile has loaded.
-ZOOM_SCRIPT = """
+ZOOM_SCRIPT = r"""
 function startViewer(element) {
   if (element.getAttribute("data-started")) return;
   element.setAttribute("data-started", "yes");
