@@ -24,7 +24,7 @@ def shrink(path, longest):
     if scale < 1:
         size = (max(1, round(image.shape[1] * scale)), max(1, round(image.shape[0] * scale)))
         image = cv2.resize(image, size, interpolation=cv2.INTER_AREA)
-    ok, data = cv2.imencode(".png", image, [cv2.IMWRITE_PNG_COMPRESSION, 9])
+    ok, data = cv2.imencode(".png", image, [cv2.IMWRITE_PNG_COMPRESSION, 6])
     return data.tobytes()
 
 
@@ -87,12 +87,16 @@ def main(smk):
                                 colours=smk.params.colours, zooms=zooms, viewer="openseadragon", **plots))
         # The report's copy: everything inlined (a report entry is one file), overlays as previews.
         inline = {key: data_uri(shrink(os.path.join(results, "samples", path), 1200)) for key, path in plots.items()}
+        # Only the chosen pipeline's and the references' overlays (the others' masks are in the
+        # side-by-side plot): each preview of a textured image weighs about a megabyte.
+        overlays = [item for item in overlays if item["kind"]] or overlays[:1]
         for item in overlays:
             item["path"] = data_uri(shrink(os.path.join(results, "samples", item["path"]), PREVIEW))
         tile_maps = [(m, data_uri(shrink(os.path.join(results, "samples", p), 900))) for m, p in tile_maps]
         write(os.path.join(os.path.dirname(smk.output.report_index), f"{sample}.html"),
               pages.sample_page(sample, overlays, tile_maps=tile_maps, metrics=metrics, colours=smk.params.colours,
-                                note="Previews: the full-size overlays and the zoomable view are in "
+                                note="Previews of the chosen pipeline's overlay (and of any reference): every "
+                                     "pipeline's full-size overlay and the zoomable view are in "
                                      f"results/samples/{sample}.html.", **inline).replace(
                                     'href="../index.html"', 'href="#"'))
     plot = smk.input.get("selection_plot")
