@@ -182,6 +182,9 @@ def test_sample_pages_show_overlays_histogram_tile_maps_and_zoom(run, artefacts)
     pyramid = workdir / "results/overlays/beta/median3.otsu.zoom"
     assert (pyramid / "z0000.dzi").read_text().count('Width="200" Height="160"') == 1
     assert (pyramid / "z0000_files/8/0_0.png").exists() and (pyramid / "z0000_files/0/0_0.png").exists()
+    for level in range(9):  # missed vessel pixels (yellow: red and green over blue) at every zoom level
+        tile = cv2.imread(str(pyramid / f"z0000_files/{level}/0_0.png"))[:, :, ::-1].astype(int)
+        assert ((tile[..., 0] - tile[..., 2] > 60) & (tile[..., 1] - tile[..., 2] > 60)).any(), level
 
     alpha = workdir / "results" / "samples" / "alpha.html"
     load(alpha, artefacts, "sample_alpha")
