@@ -265,9 +265,15 @@ def test_every_job_went_through_sbatch(slurm_run):
     assert sorted(job["id"] for job in jobs) == sorted(submitted)
     assert {job["state"] for job in jobs} == {"COMPLETED"}, jobs
     # Every rule job but the localrules ran inside a SLURM job: in the SLURM log of the job (or group
-    # job), the snakemake that `srun` starts for each job logs it as finished (the job blocks, "localrule
-    # x:", are quiet by default: profiles/default).
-    ran_in_slurm = [rule for path in slurm_logs for rule in finished_rules(path.read_text())]
+    # job), the snakemake that `srun` starts for each job logs it as a "localrule" (or
+    # "localcheckpoint").
+    ran_in_slurm = [
+        rule
+        for path in slurm_logs
+        for rule in re.findall(
+            r"^local(?:rule|checkpoint) (\w+):", path.read_text(), flags=re.MULTILINE
+        )
+    ]
     remote = [rule for rule in finished_rules(log) if rule not in LOCAL_RULES]
     assert sorted(ran_in_slurm) == sorted(remote)
     ran_locally = set(finished_rules(log)) - set(remote)
@@ -349,7 +355,8 @@ def test_profile_groups_stay_safe_on_a_rerun(slurm, local_run, tmp_path):
     workdir = tmp_path / "rerun"
     shutil.copytree(local_run, workdir, symlinks=True)
     prepare(workdir, dict(CONFIG, methods=METHODS + ["yen", "triangle", "isodata"]))
-    log = snakemake(workdir, "--profile", str(PROFILE), "--dry-run", env=slurm, timeout=120)
+    # --quiet host: the job blocks this counts (profiles/default keeps them quiet).
+    log = snakemake(workdir, "--profile", str(PROFILE), "--dry-run", "--quiet", "host", env=slurm, timeout=120)
     total = int(re.search(r"^total\s+(\d+)", log, flags=re.MULTILINE).group(1))
     grouped, single, in_group = [], [], False  # members of each group job; jobs outside groups
     for line in log.splitlines():
