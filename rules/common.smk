@@ -154,11 +154,21 @@ def _resolve_sheet(path):
 
 
 PREDICTION_COLUMN = re.compile(r"^prediction(?:_([A-Za-z0-9-]+))?$")
+# Another expert's tracings: validated like a prediction, but the human agreement level, never a
+# candidate (a person's tracings cannot be applied to new images).
+REFERENCE_COLUMN = re.compile(r"^reference_([A-Za-z0-9-]+)$")
+
+
+def is_given_column(column):
+    """A column holding masks validated like a method: `prediction[_<label>]` or `reference_<label>`."""
+    return bool(PREDICTION_COLUMN.match(column) or REFERENCE_COLUMN.match(column))
 
 
 def external_label(column):
-    """Method name of a prediction column: "external" for `prediction`, <label> for `prediction_<label>`."""
-    return PREDICTION_COLUMN.match(column).group(1) or "external"
+    """Method name of a given-mask column: "external" for `prediction`, <label> for
+    `prediction_<label>` and `reference_<label>`."""
+    match = PREDICTION_COLUMN.match(column) or REFERENCE_COLUMN.match(column)
+    return match.group(1) or "external"
 
 
 def load_samples(path):
@@ -207,7 +217,7 @@ def load_samples(path):
                 raise WorkflowError(f"{path}, row {line_number}: {error}.\nFix: {fix}.") from None
         if name in samples:
             raise WorkflowError(f"{path}, row {line_number}: sample {name!r} appears twice.\nFix: give each row a unique sample name.")
-        for column in ["image", "ground_truth", "roi"] + [c for c in row if PREDICTION_COLUMN.match(c)]:
+        for column in ["image", "ground_truth", "roi"] + [c for c in row if is_given_column(c)]:
             file = row.get(column, "")
             if file and not os.path.exists(file) and file not in GENERATED:
                 raise WorkflowError(
@@ -239,7 +249,7 @@ EXTERNAL = {
     external_label(column): column
     for row in SAMPLES.values()
     for column in row
-    if PREDICTION_COLUMN.match(column)
+    if is_given_column(column)
 }
 _clash = sorted(set(EXTERNAL) & set(METHODS))
 if _clash:
@@ -247,10 +257,21 @@ if _clash:
         f"{SAMPLE_SHEET}: prediction column label(s) {', '.join(_clash)} clash with threshold methods.\n"
         "Fix: rename the column, e.g. prediction_unet."
     )
+_header = next(iter(SAMPLES.values()))
+_clash = sorted(
+    label for label in EXTERNAL if f"reference_{label}" in _header and (f"prediction_{label}" in _header or label == "external")
+)
+if _clash:
+    raise WorkflowError(
+        f"{SAMPLE_SHEET}: label(s) {', '.join(_clash)} name both a prediction and a reference column.\n"
+        "Fix: rename one of them, e.g. reference_observer2."
+    )
+# Given masks that are another expert's tracings: "given.<label>" in the tables (kind "reference").
+REFERENCES = [f"{GIVEN}.{label}" for label, column in EXTERNAL.items() if REFERENCE_COLUMN.match(column)]
 
 
 def predictions_of(sample):
-    """{label: mask file} of the sample's external predictions."""
+    """{label: mask file} of the sample's given masks (prediction and reference columns)."""
     row = SAMPLES[sample]
     return {label: row[column] for label, column in EXTERNAL.items() if row.get(column)}
 
@@ -421,7 +442,7 @@ def per_chunk(pattern, traced=False):
 
 def final_outputs():
     """Everything `rule all` asks for."""
-    targets = ["results/summary.tsv"]
+    targets = ["results/summary.tsv", "results/index.html"]
     if any(has_truth(sample) for sample in SAMPLES):
         targets += ["results/aggregate.tsv", "results/selection.tsv", "results/plots/selection.png"]
     for sample in SAMPLES:
@@ -436,7 +457,7 @@ def final_outputs():
                 targets.append(f"results/overlays/{stem}.tiles")
             if has_truth(sample):
                 targets.append(f"results/confusion/{stem}{OUTPUT_SUFFIX}")
-                targets.append(f"results/plots/{stem}.tiles.png")
+                # Tile maps: asked for by rule pages, only for images of more than one tile.
     return targets
 
 

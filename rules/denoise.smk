@@ -43,6 +43,7 @@ rule stitch_denoised:
         reduce="mean",
         traced_only=False,
         name=lambda wildcards: f"{wildcards.sample} denoised ({wildcards.prep})",
+        pixel_size=lambda wildcards: pixel_size_of(wildcards.sample),
     log:
         "logs/stitch_denoised/{sample}/{prep}.log",
     benchmark:

@@ -33,6 +33,7 @@ rule plot_histogram:
     input:
         histograms=per_chunk("results/chunks/{sample}/{prep}/histograms/{chunk}.npz"),
         thresholds=expand("results/thresholds/{{sample}}/{{prep}}.{method}.json", method=METHODS),
+        plan="results/tiles/{sample}.json",
     output:
         report(
             "results/plots/{sample}/{prep}.histogram.png",
@@ -42,6 +43,11 @@ rule plot_histogram:
         ),
     log:
         "logs/plot_histogram/{sample}/{prep}.log",
+    params:
+        invert=config["invert"],
+        # A threshold maps back to the original scale when preprocessing only inverts and takes
+        # medians (order statistics commute with inversion); background corrections change the scale.
+        rescalable=all(step == "median" for step, _ in CHAIN),
     benchmark:
         "benchmarks/plot_histogram/{sample}/{prep}.tsv"
     threads: 1
@@ -167,6 +173,7 @@ rule select_method:
         metric=config["selection"]["metric"],
         policy=config["metrics"]["edge_policy"],
         split={sample: row.get("split", "") for sample, row in SAMPLES.items()},
+        references=REFERENCES,
         resamples=config["selection"]["bootstrap"],
         seed=config["selection"]["seed"],
     log:
@@ -206,3 +213,87 @@ rule plot_selection:
         "../envs/plots.yaml"
     script:
         "../scripts/plot_selection.py"
+
+
+def tiled(sample):
+    """Whether the sample's plan cuts it into more than one tile (a tile map says something)."""
+    rows, columns = manifest_of(sample)["grid"]
+    return rows * columns > 1
+
+
+def zoomed(sample):
+    """Whether the sample's slices are larger than the overlay preview: its traced slices then get a
+    zoomable full-resolution pyramid (rule deepzoom)."""
+    _, height, width = manifest_of(sample)["shape"]
+    return has_truth(sample) and height * width > config["overlay"]["max_pixels"]
+
+
+def page_inputs(wildcards):
+    """What the pages show: the tables and plots the workflow writes (tile maps only for images of
+    more than one tile: a single square says nothing)."""
+    inputs = {
+        "summary": "results/summary.tsv",
+        "plans": [f"results/tiles/{sample}.json" for sample in SAMPLES],
+        "metrics": all_metrics(),
+        "overlays": [f"results/overlays/{s}/{p}.{m}.png" for s in SAMPLES for p, m in segmentations_of(s)],
+        "plots": [f"results/plots/{s}/{PREP}.{kind}.png" for s in SAMPLES for kind in ("histogram", "methods")],
+        "tile_maps": [f"results/plots/{s}/{p}.{m}.tiles.png" for s in SAMPLES if has_truth(s) and tiled(s)
+                      for p, m in segmentations_of(s)],
+        "zooms": [f"results/overlays/{s}/{p}.{m}.zoom" for s in SAMPLES if zoomed(s) for p, m in segmentations_of(s)],
+    }
+    if any(has_truth(sample) for sample in SAMPLES):
+        inputs.update(selection="results/selection.json", selection_plot="results/plots/selection.png")
+    return inputs
+
+
+rule pages:
+    input:
+        unpack(page_inputs),
+    output:
+        index="results/index.html",
+        pages=[f"results/samples/{sample}.html" for sample in SAMPLES],
+        thumbnails=directory("results/samples/thumbnails"),
+        viewer=directory("results/samples/openseadragon"),
+        # Self-contained copies (previews inlined: a report entry is one file) for the report.
+        report_index=report(
+            "results/report/index.html",
+            caption="../resources/report/pages.rst",
+            category="1. Answer",
+            labels={"page": "results"},
+        ),
+        report_text=REPORT_TEXT,
+        report_pages=[
+            report(
+                f"results/report/{sample}.html",
+                caption="../resources/report/sample_page.rst",
+                category="2. Samples",
+                labels={"sample": sample},
+            )
+            for sample in SAMPLES
+        ],
+    params:
+        samples=lambda wildcards: {
+            sample: {"segmentations": [f"{p}.{m}" for p, m in segmentations_of(sample)],
+                     "tile_maps": has_truth(sample) and tiled(sample),
+                     "shape": manifest_of(sample)["shape"],
+                     "zoom_slices": manifest_of(sample)["truth"]["slices"][: config["overlay"]["max_slices"]]
+                     if zoomed(sample) else []}
+            for sample in SAMPLES
+        },
+        references=REFERENCES,
+        prep=PREP,
+        colours=config["overlay"]["colours"],
+        viewer=os.path.join(workflow.basedir, "resources", "vendor", "openseadragon"),
+        report_text=os.path.join(workflow.basedir, "resources", "report", "workflow.rst"),
+    log:
+        "logs/pages.log",
+    benchmark:
+        "benchmarks/pages.tsv"
+    threads: 1
+    resources:
+        mem_mb=memory(300 + 12 * config["overlay"]["max_pixels"] / 2**20),
+        runtime=runtime(0),
+    conda:
+        "../envs/pages.yaml"
+    script:
+        "../scripts/make_pages.py"

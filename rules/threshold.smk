@@ -96,6 +96,7 @@ rule stitch_mask:
         reduce="max",
         traced_only=False,
         name=lambda wildcards: f"{wildcards.sample} mask ({wildcards.prep}, {wildcards.method})",
+        pixel_size=lambda wildcards: pixel_size_of(wildcards.sample),
     log:
         "logs/stitch_mask/{sample}/{prep}.{method}.log",
     benchmark:

@@ -45,6 +45,8 @@ rule stitch_confusion:
         reduce="confusion",
         traced_only=True,
         name=lambda wildcards: f"{wildcards.sample} confusion map 0 TN 1 FP 2 FN 3 TP ({wildcards.prep}, {wildcards.method})",
+        pixel_size=lambda wildcards: pixel_size_of(wildcards.sample),
+        colours=config["overlay"]["colours"],
     log:
         "logs/stitch_confusion/{sample}/{prep}.{method}.log",
     benchmark:
@@ -105,13 +107,9 @@ rule overlay:
         image=image_of,
         labels=overlay_labels,
     output:
-        report(
-            "results/overlays/{sample}/{prep}.{method}.png",
-            caption="../resources/report/overlay.rst",
-            category="Overlays",
-            subcategory="{sample}",
-            labels={"sample": "{sample}", "preprocessing": "{prep}", "method": "{method}"},
-        ),
+        # Not in the report: full-size overlays would make report.html grow with the images; the
+        # report's sample pages (rule pages) show previews.
+        "results/overlays/{sample}/{prep}.{method}.png",
     params:
         channel=config["channel"],
         alpha=config["overlay"]["alpha"],
@@ -157,3 +155,31 @@ rule overlay_tiles:
         "../envs/imaging.yaml"
     script:
         "../scripts/overlay_tiles.py"
+
+
+rule deepzoom:
+    input:
+        plan="results/tiles/{sample}.json",
+        image=image_of,
+        labels="results/confusion/{sample}/{prep}.{method}.ome.tif",
+    output:
+        # z<slice>.dzi and z<slice>_files/<level>/<column>_<row>.png per traced slice (Deep Zoom).
+        directory("results/overlays/{sample}/{prep}.{method}.zoom"),
+    params:
+        channel=config["channel"],
+        alpha=config["overlay"]["alpha"],
+        colours=config["overlay"]["colours"],
+        max_pixels=config["overlay"]["max_pixels"],
+        max_slices=config["overlay"]["max_slices"],
+    log:
+        "logs/deepzoom/{sample}/{prep}.{method}.log",
+    benchmark:
+        "benchmarks/deepzoom/{sample}/{prep}.{method}.tsv"
+    threads: 1
+    resources:
+        mem_mb=memory(300 + 12 * config["overlay"]["max_pixels"] / 2**20, 16),
+        runtime=runtime(0.2, "sample"),
+    conda:
+        "../envs/imaging.yaml"
+    script:
+        "../scripts/deepzoom.py"

@@ -9,6 +9,7 @@ import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
 
 from segval.files import atomic_output  # noqa: E402
+from segval.scales import group_thresholds, original_threshold  # noqa: E402
 from segval.runner import run_step  # noqa: E402
 
 
@@ -31,16 +32,28 @@ def main(smk):
     ax.fill_between(values[lo:hi], counts[lo:hi], step="mid", color="0.6", linewidth=0)
     ax.set_yscale("symlog", linthresh=1)
     colours = plt.get_cmap("tab10")
-    for index, result in enumerate(results):
+    with open(smk.input.plan) as handle:
+        dtype = json.load(handle)["image"]["dtype"]
+    inverted, rescalable = smk.params.invert, smk.params.rescalable
+    named = []
+    for result in results:
         found = [t["threshold"] for t in result["thresholds"] if t["threshold"] is not None]
-        if not found:  # local methods (and methods that found none) have no line to draw
-            continue
-        label = f"{result['method']} = {found[0]:.4g}" + (" (per slice: first)" if len(found) > 1 else "")
-        ax.axvline(found[0], color=colours(index % 10), linewidth=1.2, label=label)
-    ax.set_xlabel(f"intensity after preprocessing ({smk.wildcards.prep})")
+        if found:  # local methods (and methods that found none) have no line to draw
+            name = result["method"] + (" (per slice: first)" if len(found) > 1 else "")
+            named.append((name, found[0]))
+    # Identical thresholds share one line and one label ("otsu = isodata = 79"), else one hides the other.
+    for index, (methods, threshold) in enumerate(group_thresholds(named)):
+        label = f"{' = '.join(methods)} = {threshold:.6g}"
+        if inverted and rescalable:  # what a Fiji user types on the original image
+            label += f"  (original: < {original_threshold(threshold, dtype, True):.6g})"
+        ax.axvline(threshold, color=colours(index % 10), linewidth=1.2, label=label)
+    scale = "inverted (max - x), then " if inverted else ""
+    ax.set_xlabel(f"intensity after preprocessing: {scale}{smk.wildcards.prep}")
     ax.set_ylabel("pixels")
-    ax.set_title(f"{smk.wildcards.sample}: histogram and thresholds (foreground = value > threshold)")
-    ax.legend(fontsize="small", ncols=2)
+    rule = "value > threshold" + (" on this inverted scale; original < (max - threshold)" if inverted else "")
+    ax.set_title(f"{smk.wildcards.sample}: histogram and thresholds\n(foreground = {rule})", fontsize="medium")
+    if named:
+        ax.legend(fontsize="small", ncols=1 if inverted else 2)
     with atomic_output(smk.output[0]) as tmp:
         fig.savefig(tmp, dpi=110)
 

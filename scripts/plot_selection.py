@@ -21,12 +21,17 @@ def main(smk):
     grouped = images_by_method(row for path in smk.input.metrics for row in read_tsv(path))
     per_method = {f"{prep}.{method}": {r["sample"]: r[metric] for r in rows} for (prep, method), rows in grouped.items()}
     methods = [row["method"] for row in selection["ranking"]]
+    references = [row["method"] for row in selection.get("references", [])]  # the human level, unranked
     images = selection["images"]
-    values = np.array([[per_method[m].get(i, np.nan) for i in images] for m in methods], dtype=float)
-    fig, ax = plt.subplots(figsize=(2 + 0.9 * max(len(images), 1), 1.5 + 0.4 * max(len(methods), 1)), layout="constrained")
+    values = np.array([[per_method[m].get(i, np.nan) for i in images] for m in methods + references], dtype=float)
+    values = values.reshape(len(methods) + len(references), len(images))
+    rows = len(methods) + len(references)
+    fig, ax = plt.subplots(figsize=(4 + 0.9 * max(len(images), 1), 2 + 0.4 * max(rows, 1)), layout="constrained")
     image = ax.imshow(values, cmap="viridis", vmin=-1 if metric in ("mcc", "kappa") else 0, vmax=1, aspect="auto")
     ax.set_xticks(range(len(images)), images, rotation=45, ha="right")
-    ax.set_yticks(range(len(methods)), [f"{i + 1}. {m}" for i, m in enumerate(methods)])
+    ax.set_yticks(range(rows), [f"{i + 1}. {m}" for i, m in enumerate(methods)] + [f"reference: {m}" for m in references])
+    if references:
+        ax.axhline(len(methods) - 0.5, color="white", linewidth=3)
     for (row, column), value in np.ndenumerate(values):
         if np.isfinite(value):
             ax.text(column, row, f"{value:.2f}", ha="center", va="center", fontsize="x-small", color="white" if value < 0.5 else "black")
@@ -35,8 +40,8 @@ def main(smk):
         return "n/a" if value is None else f"{value:.3f}"
 
     pooled = selection["ranking"][0]["pooled"] if selection["ranking"] else None
-    ax.set_title(
-        f"{metric.upper()} per image; best pooled: {selection['winner']} ({number(pooled)}); "
+    ax.set_title(  # on three lines: one line was clipped at both ends
+        f"{metric.upper()} per image\nbest pooled: {selection['winner']} ({number(pooled)})\n"
         f"out of sample ({selection['scheme']}): {number(selection['out_of_sample'])}",
         fontsize="small",
     )

@@ -134,3 +134,7 @@ def test_roi_and_prediction_problems(files):
     fails(files, {"samples": sheet(files, prediction=files / "gray_truth.png")},
           "gray_truth.png", "prediction 'external' is not binary", "Fix:")
     fails(files, {"samples": sheet(files, prediction_otsu=files / "truth.png")}, "clash with threshold methods", dry_run=True)
+    both = sheet(files, prediction_unet=files / "truth.png", reference_unet=files / "truth.png")
+    fails(files, {"samples": both}, "unet name both a prediction and a reference column", "Fix:", dry_run=True)
+    fails(files, {"samples": sheet(files, reference_observer2=files / "missing.png")},
+          f"reference_observer2 '{files / 'missing.png'}'", "does not exist", "Fix:", dry_run=True)

@@ -84,3 +84,16 @@ def test_failed_thresholds_are_counted_in_the_ranking():
     result = select({"ij_minimum": {"i1": failed, "i2": counts(50, 0, 50)}, "otsu": {"i1": counts(90, 0, 10), "i2": counts(90, 0, 10)}},
                     metric="f1", resamples=200)
     assert {row["method"]: row["not_found"] for row in result["ranking"]} == {"otsu": 0, "ij_minimum": 1}
+
+
+def test_references_are_the_human_level_never_ranked_nor_chosen():
+    # A second expert who agrees better with the truth than any method must not win the selection.
+    table = {**TABLE, "given.observer2": {i: counts(100, 0, 0) for i in ("i1", "i2", "i3")}}
+    result = select(table, metric="f1", resamples=200, references=["given.observer2"])
+    assert [row["method"] for row in result["ranking"]] == ["steady", "lucky"]
+    assert result["winner"] == "steady" and "given.observer2" not in result["choices"].values()
+    (human,) = result["references"]
+    assert human["method"] == "given.observer2" and human["rank"] == "reference"
+    assert human["pooled"] == 1.0 and human["images"] == 3
+    without = select(TABLE, metric="f1", resamples=200)
+    assert {k: v for k, v in result.items() if k != "references"} == {k: v for k, v in without.items() if k != "references"}

@@ -129,16 +129,17 @@ def test_summary_pools_summed_counts_not_averaged_scores(demo_run):
     assert not (workdir / "results/confusion/gamma").exists()
 
 
-def test_report_registers_summary_overlays_and_histograms(demo_run, tmp_path):
+def test_report_registers_summary_pages_and_histograms(demo_run, tmp_path):
     workdir, config = demo_run
     report = workdir / "report.html"
     run_snakemake(workdir, config, "--report", str(report))
     html = report.read_text(errors="replace")
-    assert "summary.tsv" in html
-    assert "median3.otsu.png" in html and "median3.histogram.png" in html
-    assert "median3.otsu.tsv" in html and "median3.otsu.tiles.png" in html  # per slice, per tile
+    assert "summary.tsv" in html and "index.html" in html  # the answer page (tests/test_pages.py)
+    assert "alpha.html" in html and "median3.histogram.png" in html  # sample pages, overlay previews
+    assert "median3.otsu.png" not in html  # no full-size overlay: the report must not grow with images
+    assert "median3.otsu.tsv" in html  # per slice (one tile: no tile map)
     assert "median3.methods.png" in html and "selection.png" in html  # try-all montage, method heatmap
-    assert "true positive" in html  # the overlay caption with its legend
+    assert "true positive" in html  # the sample pages' caption with the overlay legend
 
 
 def test_adding_a_method_reruns_only_what_depends_on_it(demo_run):
@@ -148,8 +149,8 @@ def test_adding_a_method_reruns_only_what_depends_on_it(demo_run):
     assert jobs == {
         "threshold": 3, "segment": 3, "stitch_mask": 3, "overlay": 3, "metrics": 3,
         "confusion": 2, "stitch_confusion": 2,
-        "plot_histogram": 3, "plot_methods": 3, "plot_tiles": 2, "summary": 1, "all": 1,
-        "aggregate": 1, "select_method": 1, "plot_selection": 1,
+        "plot_histogram": 3, "plot_methods": 3, "summary": 1, "all": 1,  # one tile each: no tile maps
+        "aggregate": 1, "select_method": 1, "plot_selection": 1, "pages": 1,
     }
 
 

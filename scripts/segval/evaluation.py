@@ -174,7 +174,7 @@ def comparable(table):
     return list(table), shared, {}
 
 
-def select(table, metric="mcc", policy="article", split=None, resamples=2000, seed=0):
+def select(table, metric="mcc", policy="article", split=None, resamples=2000, seed=0, references=()):
     """Rank methods by their pooled score and estimate the chosen method's score out of sample.
 
     Parameters
@@ -193,6 +193,10 @@ def select(table, metric="mcc", policy="article", split=None, resamples=2000, se
     split : dict, optional
         ``{image: "train" | "test"}``.  With test images, the method is chosen on the train images
         and scored on the test images; otherwise by leave-one-image-out.
+    references : iterable of str
+        Methods of ``table`` that are another expert's tracings: the human agreement level.  They
+        are scored on the ranked images they have (``references``: rows like the ranking's, without
+        a rank) but never ranked nor chosen.
 
     Returns
     -------
@@ -204,6 +208,9 @@ def select(table, metric="mcc", policy="article", split=None, resamples=2000, se
         ``"leave-one-image-out"`` or ``"none"``: a single image), and ``choices``
         (the method chosen per held-out image or for the test set).
     """
+    references = [method for method in table if method in set(references)]
+    humans = {method: table[method] for method in references}
+    table = {method: images for method, images in table.items() if method not in humans}
     methods, images, left_out = comparable(table)
     table = {method: table[method] for method in methods} if images else {}
     ranking = []
@@ -217,7 +224,8 @@ def select(table, metric="mcc", policy="article", split=None, resamples=2000, se
         row["rank"] = rank
     winner = ranking[0]["method"] if ranking else None
     result = {"metric": metric, "policy": policy, "ranking": ranking, "images": images, "left_out": left_out,
-              "winner": winner, "in_sample": ranking[0]["pooled"] if ranking else math.nan}
+              "winner": winner, "in_sample": ranking[0]["pooled"] if ranking else math.nan,
+              "references": _reference_rows(humans, images, metric, policy, resamples, seed)}
     test = [image for image in images if (split or {}).get(image) == "test"]
     if test:
         train = [image for image in images if image not in test]
@@ -231,3 +239,15 @@ def select(table, metric="mcc", policy="article", split=None, resamples=2000, se
     else:
         result.update(scheme="none", choices={}, out_of_sample=math.nan)
     return result
+
+
+def _reference_rows(humans, images, metric, policy, resamples, seed):
+    """Summaries of the reference tracings on the ranked images each has (never ranked)."""
+    rows = []
+    for method, by_image in humans.items():
+        shared = [image for image in images if image in by_image] if images else list(by_image)
+        summary = summarise([by_image[image] for image in shared], metric, policy, resamples, seed)
+        rows.append({"method": method, "rank": "reference",
+                     **{k: summary[k] for k in ("pooled", "pooled_low", "pooled_high", "mean")},
+                     "images": len(shared), "not_found": 0})
+    return rows

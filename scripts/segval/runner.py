@@ -55,10 +55,6 @@ def run_step(main, smk):
     try:
         main(smk)
     except SegvalError as error:
-        if getattr(smk, "log", None):
-            # Snakemake shows the failed job's log (the profile's show-failed-logs): print the message
-            # once, there, not also on stderr.
-            logging.getLogger().handlers[0].setLevel(logging.CRITICAL + 1)
         log.error("%s", error.message)
         logging.shutdown()
         sys.exit(1)

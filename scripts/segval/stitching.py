@@ -220,7 +220,21 @@ def _chunk_encoding(chunk_paths, tile_size):
     return np.dtype(dtype), compression, levels
 
 
-def write_stitched(path, chunk_paths, plan, reduce="mean", description=None):
+def palette(colours, ignored=(128, 128, 128)):
+    """TIFF colour map (3 x 256 uint16) for confusion codes (0 TN, 1 FP, 2 FN, 3 TP, 4 outside the
+    ROI) in the overlay's colours, so that viewers (Fiji, napari) show a confusion map in colour.
+
+    >>> cmap = palette({"tn": [0, 0, 0], "fp": [255, 0, 255], "fn": [255, 255, 0], "tp": [0, 255, 255]})
+    >>> cmap.shape, cmap[:, 1].tolist(), cmap[:, 3].tolist()
+    ((3, 256), [65535, 0, 65535], [0, 65535, 65535])
+    """
+    cmap = np.zeros((3, 256), np.uint16)
+    for code, rgb in enumerate((colours["tn"], colours["fp"], colours["fn"], colours["tp"], ignored)):
+        cmap[:, code] = np.asarray(rgb, np.uint16) * 257
+    return cmap
+
+
+def write_stitched(path, chunk_paths, plan, reduce="mean", description=None, pixel_size=None, colormap=None):
     """Stitch a sample's chunk files into one tiled OME-TIFF, with a pyramid when it is large.
 
     Full resolution and, when the chunks carry them, the pyramid levels are stitched by copying the
@@ -238,6 +252,11 @@ def write_stitched(path, chunk_paths, plan, reduce="mean", description=None):
         How pyramid levels summarise 2 x 2 blocks (see :mod:`segval.downsample`).
     description : str, optional
         Stored in the OME metadata as the image name.
+    pixel_size : (float, float), optional
+        ``(y, x)`` physical pixel size, stored as OME ``PhysicalSizeY`` / ``PhysicalSizeX`` (in the
+        unit of the sheet's ``pixel_size``; OME reads it as µm).
+    colormap : numpy.ndarray, optional
+        A TIFF palette (see :func:`palette`): the image is written with ``photometric="palette"``.
     """
     slices, height, width = plan.shape
     tile = plan.tile_size
@@ -247,8 +266,12 @@ def write_stitched(path, chunk_paths, plan, reduce="mean", description=None):
     # A name-based UUID instead of tifffile's time-based one: same inputs, byte-identical file.
     uuid = uuid5(NAMESPACE_URL, f"segval:{Path(path).name}:{name}:{plan.shape}")
     metadata = {"axes": "ZYX" if slices > 1 else "YX", "Name": name, "UUID": f"urn:uuid:{uuid}"}
+    if pixel_size is not None:
+        metadata.update(PhysicalSizeY=float(pixel_size[0]), PhysicalSizeX=float(pixel_size[-1]))
     codec = {} if compression == 1 else {"compression": compression}
     options = dict(codec, tile=(tile, tile), dtype=dtype, photometric="minisblack", maxworkers=1)
+    if colormap is not None:
+        options.update(photometric="palette", colormap=colormap)
     copy_levels = chunk_levels == len(factors) and all(c.y0 == 0 and c.y1 == height for c in plan.chunks)
     big = slices * height * width * dtype.itemsize > 2**31
     with atomic_output(path) as tmp, scratch_dir(path) as scratch:
