@@ -18,6 +18,8 @@ if not workflow.overwrite_configfiles:
 
 # The report's first screen: the answer (rule pages writes it with the description below), once run.
 REPORT_TEXT = "results/report/workflow.rst"
+
+
 report: os.path.abspath(REPORT_TEXT) if os.path.exists(REPORT_TEXT) else "resources/report/workflow.rst"
 
 
@@ -45,9 +47,10 @@ localrules:
 
 
 rule all:
+    """Everything the run produces (results/index.html first)."""
+    default_target: True
     input:
         final_outputs(),
-    default_target: True
 
 
 onsuccess:
@@ -57,12 +60,17 @@ onsuccess:
         if os.path.exists("results/selection.json"):
             with open("results/selection.json") as _handle:
                 _selection = json.load(_handle)
-            _best = next((row for row in _selection["ranking"] if row["method"] == _selection["winner"]), None)
+            _best = next(
+                (row for row in _selection["ranking"] if row["method"] == _selection["winner"]),
+                None,
+            )
             if _best:
                 _pooled = "n/a" if _best["pooled"] is None else f"{_best['pooled']:.3f}"
                 _out = _selection.get("out_of_sample")
-                _answer = (f"chosen {_selection['winner']}, pooled {_selection['metric'].upper()} {_pooled}"
-                           + ("" if _out is None else f", out of sample {_out:.3f}"))
+                _answer = (
+                    f"chosen {_selection['winner']}, pooled {_selection['metric'].upper()} {_pooled}"
+                    + ("" if _out is None else f", out of sample {_out:.3f}")
+                )
         _line = f"segval: {_answer}; results: {os.path.abspath('results/index.html')}"
         # At exit, so that it is the last line, after Snakemake's own closing lines.
         atexit.register(print, _line, file=sys.stderr)

@@ -29,15 +29,15 @@ import scipy.ndimage as ndi
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO / "scripts"))
 
-from segval.boundary import (  # noqa: E402
+from segval.boundary import (
     boundary_metrics,
     halo_to_resolve,
     reduce,
     tiled_boundary_distances,
     tiled_boundary_metrics,
 )
-from segval.phantom import make_phantom  # noqa: E402
-from segval.thresholds import threshold_from_histogram  # noqa: E402
+from segval.phantom import make_phantom
+from segval.thresholds import threshold_from_histogram
 
 
 def metricsreloaded_style(truth, predicted):

@@ -20,17 +20,17 @@ import tifffile
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO / "scripts"))
 
-from segval.denoise import apply_chain, invert  # noqa: E402
-from segval.downsample import block_confusion, block_mean, factor_for  # noqa: E402
-from segval.histograms import SliceAccumulator  # noqa: E402
-from segval.io import ImageReader, write_png  # noqa: E402
-from segval.stitching import write_tiles  # noqa: E402
-from segval.masks import apply_threshold  # noqa: E402
-from segval.metrics import add_counts, confusion_counts, confusion_map  # noqa: E402
-from segval.overlay import overlay  # noqa: E402
-from segval.phantom import make_phantom  # noqa: E402
-from segval.thresholds import threshold_from_histogram  # noqa: E402
-from segval.tiling import plan, read_padded  # noqa: E402
+from segval.denoise import apply_chain, invert
+from segval.downsample import block_confusion, block_mean, factor_for
+from segval.histograms import SliceAccumulator
+from segval.io import ImageReader, write_png
+from segval.masks import apply_threshold
+from segval.metrics import add_counts, confusion_counts, confusion_map
+from segval.overlay import overlay
+from segval.phantom import make_phantom
+from segval.stitching import write_tiles
+from segval.thresholds import threshold_from_histogram
+from segval.tiling import plan, read_padded
 
 HEIGHT, WIDTH = 8026, 17480
 
@@ -79,15 +79,30 @@ def run_chain(folder, tile_size):
         def mask_tiles():
             for tile in cuts.tiles(chunk):
                 mask = watch.time("mask", apply_threshold, denoised[tile], threshold)
-                truth = watch.time("read truth", truths.read, 0, tile.y0, tile.y1, tile.x0, tile.x1) != 0
+                truth = (
+                    watch.time("read truth", truths.read, 0, tile.y0, tile.y1, tile.x0, tile.x1)
+                    != 0
+                )
                 counts.append(watch.time("counts", confusion_counts, truth, mask))
                 code = confusion_map(truth, mask)
                 gray = reader.read(0, tile.y0, tile.y1, tile.x0, tile.x1)
-                preview_rows.setdefault(tile.row, []).append(watch.time("preview", block_mean, gray, factor))
-                preview_codes.setdefault(tile.row, []).append(watch.time("preview", block_confusion, code, factor))
+                preview_rows.setdefault(tile.row, []).append(
+                    watch.time("preview", block_mean, gray, factor)
+                )
+                preview_codes.setdefault(tile.row, []).append(
+                    watch.time("preview", block_confusion, code, factor)
+                )
                 yield mask.view(np.uint8) * np.uint8(255)
 
-        watch.time("write mask (PackBits)", write_tiles, folder / "mask.tif", mask_tiles(), (1, HEIGHT, WIDTH), np.uint8, tile_size)
+        watch.time(
+            "write mask (PackBits)",
+            write_tiles,
+            folder / "mask.tif",
+            mask_tiles(),
+            (1, HEIGHT, WIDTH),
+            np.uint8,
+            tile_size,
+        )
     rows = sorted(preview_rows)
     gray = np.concatenate([np.concatenate(preview_rows[r], axis=1) for r in rows])
     code = np.concatenate([np.concatenate(preview_codes[r], axis=1) for r in rows])
@@ -110,7 +125,9 @@ def main():
         started = time.perf_counter()
         seconds, counts, threshold = run_chain(folder, args.tile)
         total = time.perf_counter() - started
-    print(f"slice {WIDTH} x {HEIGHT} = {megapixels:.0f} MP, tile {args.tile}, one thread; Otsu {threshold:g}")
+    print(
+        f"slice {WIDTH} x {HEIGHT} = {megapixels:.0f} MP, tile {args.tile}, one thread; Otsu {threshold:g}"
+    )
     for stage, value in seconds.items():
         print(f"  {stage:24s} {value:6.3f} s  {megapixels / value:8.0f} MP/s")
     print(f"  {'whole chain':24s} {total:6.3f} s  {megapixels / total:8.0f} MP/s")

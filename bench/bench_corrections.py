@@ -22,12 +22,12 @@ import numpy as np
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO / "scripts"))
 
-from segval import corrections as C  # noqa: E402
-from segval.histograms import tile_histogram  # noqa: E402
-from segval.phantom import make_phantom  # noqa: E402
-from segval.postprocess import fill_small_holes, remove_small_objects  # noqa: E402
-from segval.thresholds import threshold_from_histogram  # noqa: E402
-from segval.tiling import read_padded  # noqa: E402
+from segval import corrections as C
+from segval.histograms import tile_histogram
+from segval.phantom import make_phantom
+from segval.postprocess import fill_small_holes, remove_small_objects
+from segval.thresholds import threshold_from_histogram
+from segval.tiling import read_padded
 
 
 def make_image(size):

@@ -24,7 +24,7 @@ import numpy as np
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "scripts"))
 
-from segval.local_thresholds import (  # noqa: E402
+from segval.local_thresholds import (
     DEFAULT_PARAMS,
     LOCAL_METHODS,
     local_halo,
@@ -51,19 +51,29 @@ def main():
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--size", type=int, default=4096)
     ap.add_argument("--dtype", default="uint8", choices=["uint8", "uint16"])
-    ap.add_argument("--bits", type=int, default=None,
-                    help="grey range of the data, e.g. 12 for 12-bit data in uint16")
+    ap.add_argument(
+        "--bits",
+        type=int,
+        default=None,
+        help="grey range of the data, e.g. 12 for 12-bit data in uint16",
+    )
     ap.add_argument("--methods", default=",".join(LOCAL_METHODS))
-    ap.add_argument("--repeat", type=int, default=3,
-                    help="best of N runs (a single run when one takes over 10 s)")
+    ap.add_argument(
+        "--repeat",
+        type=int,
+        default=3,
+        help="best of N runs (a single run when one takes over 10 s)",
+    )
     args = ap.parse_args()
     cv2.setNumThreads(1)
     dtype = np.dtype(args.dtype)
     img = synthetic(args.size, dtype, bits=args.bits)
     mpix = img.size / 1e6
-    print(f"image {args.size}x{args.size} {dtype} (values {img.min()}..{img.max()}), "
-          f"cv2 threads {cv2.getNumThreads()}, "
-          f"numpy {np.__version__}, opencv {cv2.__version__}")
+    print(
+        f"image {args.size}x{args.size} {dtype} (values {img.min()}..{img.max()}), "
+        f"cv2 threads {cv2.getNumThreads()}, "
+        f"numpy {np.__version__}, opencv {cv2.__version__}"
+    )
     print(f"{'method':16s} {'params':58s} {'halo':>4s} {'seconds':>8s} {'MP/s':>8s}")
     runs = []
     for method in args.methods.split(","):

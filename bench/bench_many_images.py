@@ -39,12 +39,12 @@ import yaml
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO / "scripts"))
 
-from segval.denoise import apply_chain, invert  # noqa: E402
-from segval.histograms import tile_histogram  # noqa: E402
-from segval.metrics import confusion_counts, confusion_map  # noqa: E402
-from segval.overlay import overlay  # noqa: E402
-from segval.phantom import make_phantom  # noqa: E402
-from segval.thresholds import threshold_from_histogram  # noqa: E402
+from segval.denoise import apply_chain, invert
+from segval.histograms import tile_histogram
+from segval.metrics import confusion_counts, confusion_map
+from segval.overlay import overlay
+from segval.phantom import make_phantom
+from segval.thresholds import threshold_from_histogram
 
 SEVEN = ["otsu", "li", "yen", "triangle", "isodata", "mean", "minimum"]
 TEN = SEVEN + ["ij_huang", "ij_moments", "percentile:88"]
@@ -61,7 +61,7 @@ def make_images(folder, count, shape, write_pixels=True):
     folder.mkdir(parents=True, exist_ok=True)
     height, width = shape
     yy, xx = np.mgrid[:height, :width]
-    roi = (((yy - height / 2) / (0.48 * height)) ** 2 + ((xx - width / 2) / (0.48 * width)) ** 2 <= 1)
+    roi = ((yy - height / 2) / (0.48 * height)) ** 2 + ((xx - width / 2) / (0.48 * width)) ** 2 <= 1
     roi = roi.astype(np.uint8) * 255
     cv2.imwrite(str(folder / "roi.png"), roi)
     rows = ["sample\timage\tground_truth\troi"]
@@ -96,7 +96,9 @@ def baseline(sheet, methods, out):
         truth = cv2.imread(truth_path, cv2.IMREAD_GRAYSCALE) > 0
         roi = roi_cache.setdefault(roi_path, cv2.imread(roi_path, cv2.IMREAD_GRAYSCALE) > 0)
         padded = np.pad(invert(green, green.dtype), 1, mode="symmetric")
-        denoised = apply_chain(padded, [("median", 3)], (0, green.shape[0], 0, green.shape[1]), green.shape)
+        denoised = apply_chain(
+            padded, [("median", 3)], (0, green.shape[0], 0, green.shape[1]), green.shape
+        )
         histogram = tile_histogram(denoised, roi)
         for method in methods:
             threshold = threshold_from_histogram(histogram, method)
@@ -112,11 +114,28 @@ def baseline(sheet, methods, out):
 def workflow(sheet, methods, cores, workdir, dry_run):
     """Wall time and job count of the workflow (a dry run: the planned jobs before the checkpoint)."""
     workdir.mkdir(parents=True, exist_ok=True)
-    config = {"samples": str(sheet), "invert": True, "channel": 1, "median_size": 3, "methods": methods,
-              "metrics": {"boundary": False}}
+    config = {
+        "samples": str(sheet),
+        "invert": True,
+        "channel": 1,
+        "median_size": 3,
+        "methods": methods,
+        "metrics": {"boundary": False},
+    }
     (workdir / "config.yaml").write_text(yaml.safe_dump(config))
-    command = [sys.executable, "-m", "snakemake", "--snakefile", str(REPO / "Snakefile"), "--directory",
-               str(workdir), "--configfile", str(workdir / "config.yaml"), "--cores", str(cores)]
+    command = [
+        sys.executable,
+        "-m",
+        "snakemake",
+        "--snakefile",
+        str(REPO / "Snakefile"),
+        "--directory",
+        str(workdir),
+        "--configfile",
+        str(workdir / "config.yaml"),
+        "--cores",
+        str(cores),
+    ]
     command += ["--dry-run", "--quiet", "rules"] if dry_run else ["--quiet", "all"]
     start = time.perf_counter()
     result = subprocess.run(command, capture_output=True, text=True)
@@ -167,11 +186,31 @@ def main():
                 continue
             base, expected = baseline(sheet, methods, folder / "baseline")
             got = workflow_counts(folder / "run", methods, [f"img{i:05d}" for i in range(count)])
-            same = "yes" if got == expected else f"NO ({sum(got.get(k) != v for k, v in expected.items())} differ)"
-            rows.append((case, count, len(methods), cores, jobs, f"{wall:.1f}", f"{base:.1f}", f"{wall / base:.1f}", same))
+            same = (
+                "yes"
+                if got == expected
+                else f"NO ({sum(got.get(k) != v for k, v in expected.items())} differ)"
+            )
+            rows.append(
+                (
+                    case,
+                    count,
+                    len(methods),
+                    cores,
+                    jobs,
+                    f"{wall:.1f}",
+                    f"{base:.1f}",
+                    f"{wall / base:.1f}",
+                    same,
+                )
+            )
             print(rows[-1], flush=True)
-    header = "| case | images | methods | cores | jobs | workflow s | baseline s | ratio | same counts |"
-    table = [header, "|" + "---|" * 9] + ["| " + " | ".join(str(v) for v in row) + " |" for row in rows]
+    header = (
+        "| case | images | methods | cores | jobs | workflow s | baseline s | ratio | same counts |"
+    )
+    table = [header, "|" + "---|" * 9] + [
+        "| " + " | ".join(str(v) for v in row) + " |" for row in rows
+    ]
     text = "\n".join(table)
     print(text)
     out = REPO / "bench" / "out"

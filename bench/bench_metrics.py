@@ -21,8 +21,8 @@ import scipy.ndimage as ndi
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO / "scripts"))
 
-from segval.metrics import confusion_counts, scores  # noqa: E402
-from segval.thresholds import threshold_from_histogram  # noqa: E402
+from segval.metrics import confusion_counts, scores
+from segval.thresholds import threshold_from_histogram
 
 KESM = REPO.parent / "shared" / "data" / "kesm"
 

@@ -14,8 +14,8 @@ import numpy as np
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO / "scripts"))
 
-from segval.errors import ThresholdNotFound  # noqa: E402
-from segval.thresholds import GLOBAL_METHODS, threshold_from_histogram  # noqa: E402
+from segval.errors import ThresholdNotFound
+from segval.thresholds import GLOBAL_METHODS, threshold_from_histogram
 
 KESM = REPO.parent / "shared" / "data" / "kesm" / "grayscale.png"
 
@@ -24,7 +24,11 @@ def histograms():
     import cv2
 
     rng = np.random.default_rng(0)
-    image = 255 - cv2.imread(str(KESM), cv2.IMREAD_UNCHANGED) if KESM.exists() else rng.integers(0, 256, (512, 512), dtype=np.uint8)
+    image = (
+        255 - cv2.imread(str(KESM), cv2.IMREAD_UNCHANGED)
+        if KESM.exists()
+        else rng.integers(0, 256, (512, 512), dtype=np.uint8)
+    )
     eight = np.bincount(cv2.medianBlur(image, 3).ravel(), minlength=256)
     values = np.concatenate([rng.normal(9000, 1500, 300_000), rng.normal(30000, 4000, 60_000)])
     sixteen = np.bincount(np.clip(values, 0, 65535).astype(np.int64), minlength=65536)

@@ -27,12 +27,14 @@ import yaml
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO / "scripts"))
 
-from segval.phantom import make_phantom  # noqa: E402
-from segval.runner import peak_rss_by_rule  # noqa: E402
+from segval.phantom import make_phantom
+from segval.runner import peak_rss_by_rule
 
 HEIGHT, WIDTH = 8026, 17480
 TRACED_EVERY = 5  # ground truth on every fifth slice, as expert tracing is expensive
-DENOISED = True  # --no-denoised: the setting for huge volumes (no stitched copy of the denoised image)
+DENOISED = (
+    True  # --no-denoised: the setting for huge volumes (no stitched copy of the denoised image)
+)
 
 
 def make_stack(folder, slices):
@@ -47,22 +49,59 @@ def make_stack(folder, slices):
                 truths[z] = np.packbits(truth)
             yield image
 
-    tifffile.imwrite(folder / "stack.tif", pages(), shape=(slices, HEIGHT, WIDTH), dtype=np.uint8,
-                     bigtiff=True, photometric="minisblack", metadata={"axes": "ZYX"})
-    masks = (np.unpackbits(truths[z], count=HEIGHT * WIDTH).reshape(HEIGHT, WIDTH) * np.uint8(255) for z in traced)
-    tifffile.imwrite(folder / "truth.tif", masks, shape=(len(traced), HEIGHT, WIDTH), dtype=np.uint8,
-                     bigtiff=True, photometric="minisblack", metadata={"axes": "ZYX"}, compression="packbits",
-                     rowsperstrip=256)
+    tifffile.imwrite(
+        folder / "stack.tif",
+        pages(),
+        shape=(slices, HEIGHT, WIDTH),
+        dtype=np.uint8,
+        bigtiff=True,
+        photometric="minisblack",
+        metadata={"axes": "ZYX"},
+    )
+    masks = (
+        np.unpackbits(truths[z], count=HEIGHT * WIDTH).reshape(HEIGHT, WIDTH) * np.uint8(255)
+        for z in traced
+    )
+    tifffile.imwrite(
+        folder / "truth.tif",
+        masks,
+        shape=(len(traced), HEIGHT, WIDTH),
+        dtype=np.uint8,
+        bigtiff=True,
+        photometric="minisblack",
+        metadata={"axes": "ZYX"},
+        compression="packbits",
+        rowsperstrip=256,
+    )
     return traced
 
 
 def run(workdir, sheet, traced, cores):
-    config = {"samples": str(sheet), "invert": True, "median_size": 3, "methods": ["otsu"], "metrics": {"boundary": False},
-              "outputs": {"denoised": DENOISED}}
+    config = {
+        "samples": str(sheet),
+        "invert": True,
+        "median_size": 3,
+        "methods": ["otsu"],
+        "metrics": {"boundary": False},
+        "outputs": {"denoised": DENOISED},
+    }
     workdir.mkdir(parents=True, exist_ok=True)
     (workdir / "config.yaml").write_text(yaml.safe_dump(config))
-    command = [sys.executable, "-m", "snakemake", "--snakefile", str(REPO / "Snakefile"), "--directory", str(workdir),
-               "--configfile", str(workdir / "config.yaml"), "--cores", str(cores), "--quiet", "all"]
+    command = [
+        sys.executable,
+        "-m",
+        "snakemake",
+        "--snakefile",
+        str(REPO / "Snakefile"),
+        "--directory",
+        str(workdir),
+        "--configfile",
+        str(workdir / "config.yaml"),
+        "--cores",
+        str(cores),
+        "--quiet",
+        "all",
+    ]
     started = time.perf_counter()
     subprocess.run(command, check=True)
     return time.perf_counter() - started
@@ -116,30 +155,56 @@ def main():
         root.mkdir(parents=True, exist_ok=True)
         started = time.perf_counter()
         traced = make_stack(root, args.slices)
-        print(f"made a {args.slices}-slice stack in {time.perf_counter() - started:.0f} s", flush=True)
+        print(
+            f"made a {args.slices}-slice stack in {time.perf_counter() - started:.0f} s", flush=True
+        )
         # One full-size slice, one core: per-rule cost and memory of the per-slice chain.
-        tifffile.imwrite(root / "slice.tif", tifffile.imread(root / "stack.tif", key=0), photometric="minisblack")
-        tifffile.imwrite(root / "slice_truth.tif", tifffile.imread(root / "truth.tif", key=0), photometric="minisblack", compression="packbits")
+        tifffile.imwrite(
+            root / "slice.tif", tifffile.imread(root / "stack.tif", key=0), photometric="minisblack"
+        )
+        tifffile.imwrite(
+            root / "slice_truth.tif",
+            tifffile.imread(root / "truth.tif", key=0),
+            photometric="minisblack",
+            compression="packbits",
+        )
         sheet = root / "slice.tsv"
-        sheet.write_text(f"sample\timage\tground_truth\nslice\t{root / 'slice.tif'}\t{root / 'slice_truth.tif'}\n")
+        sheet.write_text(
+            f"sample\timage\tground_truth\nslice\t{root / 'slice.tif'}\t{root / 'slice_truth.tif'}\n"
+        )
         wall = run(root / "slice_run", sheet, [0], 1)
-        text, slice_total = report("One 17480 x 8026 slice, --cores 1", job_table(root / "slice_run"), wall, 1, HEIGHT * WIDTH / 1e6)
+        text, slice_total = report(
+            "One 17480 x 8026 slice, --cores 1",
+            job_table(root / "slice_run"),
+            wall,
+            1,
+            HEIGHT * WIDTH / 1e6,
+        )
         out.append(text)
         # The stack at the requested cores.
         sheet = root / "stack.tsv"
         sheet.write_text(
             f"sample\timage\tground_truth\ttruth_slices\nstack\t{root / 'stack.tif'}\t{root / 'truth.tif'}\t"
-            + ",".join(map(str, traced)) + "\n"
+            + ",".join(map(str, traced))
+            + "\n"
         )
         wall = run(root / "stack_run", sheet, traced, args.cores)
         rules = job_table(root / "stack_run")
-        text, total = report(f"{args.slices}-slice stack of 17480 x 8026, --cores {args.cores}", rules, wall, args.cores,
-                             args.slices * HEIGHT * WIDTH / 1e6)
+        text, total = report(
+            f"{args.slices}-slice stack of 17480 x 8026, --cores {args.cores}",
+            rules,
+            wall,
+            args.cores,
+            args.slices * HEIGHT * WIDTH / 1e6,
+        )
         out.append(text)
         # Per-slice jobs run in parallel; stitching copies every slice's tiles in one job per output
         # (serial, proportional to the slices); the rest (threshold, overlay, metrics, plots) does
         # not grow with the slice count (overlays show at most 9 slices).
-        per_slice_rules, stitch_rules = ("denoise", "segment", "confusion"), ("stitch_denoised", "stitch_mask", "stitch_confusion")
+        per_slice_rules, stitch_rules = (
+            ("denoise", "segment", "confusion"),
+            ("stitch_denoised", "stitch_mask", "stitch_confusion"),
+        )
         per_slice = sum(rules[r][1] for r in per_slice_rules if r in rules) / args.slices
         stitch = sum(rules[r][1] for r in stitch_rules if r in rules) / args.slices
         fixed = total - (per_slice + stitch) * args.slices

@@ -23,6 +23,7 @@ REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO / "scripts"))
 
 import zarr
+
 from segval import ngff
 from segval.io import ImageReader
 from segval.phantom import make_phantom

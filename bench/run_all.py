@@ -8,8 +8,15 @@ import sys
 from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
-QUICK = ["bench_metrics.py", "bench_thresholds.py", "bench_chain.py", "bench_local_thresholds.py",
-         "bench_corrections.py", "bench_boundary.py", "bench_zarr.py"]
+QUICK = [
+    "bench_metrics.py",
+    "bench_thresholds.py",
+    "bench_chain.py",
+    "bench_local_thresholds.py",
+    "bench_corrections.py",
+    "bench_boundary.py",
+    "bench_zarr.py",
+]
 
 
 def main():

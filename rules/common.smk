@@ -35,14 +35,17 @@ from segval.checks import (  # noqa: E402
     parse_pixel_size,
 )
 from segval.errors import SegvalError  # noqa: E402
-from segval.ngff import describe as describe_zarr, is_zarr  # noqa: E402  (stdlib only: JSON metadata)
+from segval.ngff import (
+    describe as describe_zarr,
+    is_zarr,
+)  # noqa: E402  (stdlib only: JSON metadata)
 from segval.tiling import Plan, parse_slices  # noqa: E402
 
 SCHEMAS = os.path.join(workflow.basedir, "config", "schemas")
 # The config file(s) read, named in the fixes of config errors (the demo's own when none is given).
-CONFIG_FILES = ", ".join(str(path) for path in workflow.overwrite_configfiles or []) or os.path.join(
-    workflow.basedir, "config", "config.yaml"
-)
+CONFIG_FILES = ", ".join(
+    str(path) for path in workflow.overwrite_configfiles or []
+) or os.path.join(workflow.basedir, "config", "config.yaml")
 
 
 def validate_or_explain(data, schema_name, what):
@@ -72,7 +75,9 @@ def validate_or_explain(data, schema_name, what):
         if what == "config":
             fix = f"correct `{where}` in {CONFIG_FILES} (see config/schemas/{schema_name} in the workflow)"
         raise WorkflowError(
-            f"{what}: invalid value at `{where}`: {problem}\n" + (f"{hint}\n" if hint else "") + f"Fix: {fix}"
+            f"{what}: invalid value at `{where}`: {problem}\n"
+            + (f"{hint}\n" if hint else "")
+            + f"Fix: {fix}"
         ) from None
 
 
@@ -87,11 +92,15 @@ def _check_methods(methods):
         try:
             parse_method(spec)
         except ValueError as error:
-            raise WorkflowError(f"config: methods: {error}\nFix: correct the `methods` list in {CONFIG_FILES}.") from None
+            raise WorkflowError(
+                f"config: methods: {error}\nFix: correct the `methods` list in {CONFIG_FILES}."
+            ) from None
         try:
             check_file_id(method_file_id(spec), spec)
         except ValueError as error:
-            raise WorkflowError(f"config: methods: {error}.\nFix: correct the `methods` list in {CONFIG_FILES}.") from None
+            raise WorkflowError(
+                f"config: methods: {error}.\nFix: correct the `methods` list in {CONFIG_FILES}."
+            ) from None
     # "manual:79" and "manual: 79" are one method with one set of files: listed twice, summary.tsv
     # would repeat its rows and the pooled rows would count its images twice.
     for file_id, specs in duplicate_file_ids(methods, method_file_id).items():
@@ -102,6 +111,7 @@ def _check_methods(methods):
 
 
 _check_methods(config["methods"])
+
 
 # --- preprocessing ---------------------------------------------------------------------------
 def preprocessing_chain():
@@ -118,17 +128,23 @@ def preprocessing_chain():
     try:
         check_chain(chain)
     except ValueError as error:
-        raise WorkflowError(f"config: preprocess: {error}\nFix: correct the preprocess list in {CONFIG_FILES}.") from None
+        raise WorkflowError(
+            f"config: preprocess: {error}\nFix: correct the preprocess list in {CONFIG_FILES}."
+        ) from None
     return chain
 
 
 CHAIN = preprocessing_chain()
 PREP = describe_chain(CHAIN)  # e.g. "median3": names the preprocessing in output paths
-POSTPROCESS = bool(config["postprocess"]["min_object_size"] or config["postprocess"]["max_hole_size"])
+POSTPROCESS = bool(
+    config["postprocess"]["min_object_size"] or config["postprocess"]["max_hole_size"]
+)
 METHODS = [method_file_id(spec) for spec in config["methods"]]
 METHOD_SPECS = dict(zip(METHODS, config["methods"]))
 # The largest halo a local method reads (0 for global methods): what segment's tiles grow by.
-LOCAL_HALO = max([local_halo(*parse_method(spec)) for spec in config["methods"] if is_local(spec)] or [0])
+LOCAL_HALO = max(
+    [local_halo(*parse_method(spec)) for spec in config["methods"] if is_local(spec)] or [0]
+)
 
 # --- demo phantoms ---------------------------------------------------------------------------
 PHANTOMS = config["demo"]["phantoms"]
@@ -136,7 +152,9 @@ for _name in PHANTOMS:  # phantom names become file names: never `../x` or `/x`
     try:
         check_name(_name, "demo.phantoms: phantom name")
     except ValueError as error:
-        raise WorkflowError(f"config: {error}.\nFix: rename it in {CONFIG_FILES}, e.g. phantom_1.") from None
+        raise WorkflowError(
+            f"config: {error}.\nFix: rename it in {CONFIG_FILES}, e.g. phantom_1."
+        ) from None
 PHANTOM_IMAGE = "resources/demo/{name}.tif"
 PHANTOM_TRUTH = "resources/demo/{name}_truth.tif"
 GENERATED = {PHANTOM_IMAGE.format(name=n) for n in PHANTOMS} | {
@@ -179,7 +197,9 @@ def load_samples(path):
             "with columns sample, image, ground_truth."
         )
     if os.path.isdir(path):
-        raise WorkflowError(f"{path}: the sample sheet is a folder.\nFix: set `samples:` in your config to the TSV file.")
+        raise WorkflowError(
+            f"{path}: the sample sheet is a folder.\nFix: set `samples:` in your config to the TSV file."
+        )
     try:
         with open(path, newline="", encoding="utf-8-sig") as handle:  # -sig: Excel writes a BOM
             lines = [line for line in handle if line.strip() and not line.lstrip().startswith("#")]
@@ -216,7 +236,9 @@ def load_samples(path):
             except ValueError as error:
                 raise WorkflowError(f"{path}, row {line_number}: {error}.\nFix: {fix}.") from None
         if name in samples:
-            raise WorkflowError(f"{path}, row {line_number}: sample {name!r} appears twice.\nFix: give each row a unique sample name.")
+            raise WorkflowError(
+                f"{path}, row {line_number}: sample {name!r} appears twice.\nFix: give each row a unique sample name."
+            )
         for column in ["image", "ground_truth", "roi"] + [c for c in row if is_given_column(c)]:
             file = row.get(column, "")
             if file and not os.path.exists(file) and file not in GENERATED:
@@ -226,13 +248,17 @@ def load_samples(path):
                     "Fix: correct the path in the sample sheet."
                 )
         if row.get("truth_slices"):
-            problem = None if row.get("ground_truth") else "truth_slices given without a ground_truth"
+            problem = (
+                None if row.get("ground_truth") else "truth_slices given without a ground_truth"
+            )
             try:
                 parse_slices(row["truth_slices"])
             except ValueError as error:
                 problem = f"truth_slices: {error}"
             if problem:
-                raise WorkflowError(f"{path}, row {line_number}: {problem}.\nFix: correct the truth_slices column.")
+                raise WorkflowError(
+                    f"{path}, row {line_number}: {problem}.\nFix: correct the truth_slices column."
+                )
         samples[name] = row
     if not samples:
         raise WorkflowError(f"{path}: the sample sheet has no rows.\nFix: add one row per image.")
@@ -259,7 +285,9 @@ if _clash:
     )
 _header = next(iter(SAMPLES.values()))
 _clash = sorted(
-    label for label in EXTERNAL if f"reference_{label}" in _header and (f"prediction_{label}" in _header or label == "external")
+    label
+    for label in EXTERNAL
+    if f"reference_{label}" in _header and (f"prediction_{label}" in _header or label == "external")
 )
 if _clash:
     raise WorkflowError(
@@ -267,7 +295,9 @@ if _clash:
         "Fix: rename one of them, e.g. reference_observer2."
     )
 # Given masks that are another expert's tracings: "given.<label>" in the tables (kind "reference").
-REFERENCES = [f"{GIVEN}.{label}" for label, column in EXTERNAL.items() if REFERENCE_COLUMN.match(column)]
+REFERENCES = [
+    f"{GIVEN}.{label}" for label, column in EXTERNAL.items() if REFERENCE_COLUMN.match(column)
+]
 
 
 def predictions_of(sample):
@@ -278,7 +308,9 @@ def predictions_of(sample):
 
 def segmentations_of(sample):
     """(prep, method) pairs validated for a sample: every threshold method, then every given mask."""
-    return [(PREP, method) for method in METHODS] + [(GIVEN, label) for label in predictions_of(sample)]
+    return [(PREP, method) for method in METHODS] + [
+        (GIVEN, label) for label in predictions_of(sample)
+    ]
 
 
 def has_truth(sample):
@@ -326,7 +358,10 @@ def memory(base_mb, bytes_per_tile_pixel=0, halo=0, bytes_per_slice_pixel=0):
         if bytes_per_slice_pixel and "sample" in wildcards.keys():
             _, height, width = planned_shape(wildcards.sample) or (1, 8026, 17480)  # a KESM slice
             slice_pixels = height * width
-        megabytes = base_mb + (bytes_per_tile_pixel * tile_pixels + bytes_per_slice_pixel * slice_pixels) / 2**20
+        megabytes = (
+            base_mb
+            + (bytes_per_tile_pixel * tile_pixels + bytes_per_slice_pixel * slice_pixels) / 2**20
+        )
         return int(math.ceil(megabytes * attempt))
 
     return mem_mb
@@ -393,7 +428,9 @@ def zarr_building(kind):
     def inputs(wildcards):
         if not ZARR_OUTPUT:
             return []
-        return [f"results/chunks/{wildcards.sample}/{wildcards.prep}.{wildcards.method}/{kind}.ome.zarr"]
+        return [
+            f"results/chunks/{wildcards.sample}/{wildcards.prep}.{wildcards.method}/{kind}.ome.zarr"
+        ]
 
     return inputs
 
@@ -469,7 +506,9 @@ def threshold_inputs(wildcards):
         "histograms": per_chunk("results/chunks/{sample}/{prep}/histograms/{chunk}.npz")(wildcards),
     }
     if plan_dtype(wildcards.sample).startswith("float"):  # floats: a second pass bins them
-        inputs["denoised"] = per_chunk("results/chunks/{sample}/{prep}/denoised/{chunk}.tif")(wildcards)
+        inputs["denoised"] = per_chunk("results/chunks/{sample}/{prep}/denoised/{chunk}.tif")(
+            wildcards
+        )
     return inputs
 
 
@@ -483,10 +522,72 @@ def same_slice_chunks(wildcards):
 def overlay_labels(wildcards):
     """What an overlay colours: the confusion map, or the mask where there is no ground truth."""
     if has_truth(wildcards.sample):
-        return "results/confusion/{sample}/{prep}.{method}" + OUTPUT_SUFFIX
-    return "results/masks/{sample}/{prep}.{method}" + OUTPUT_SUFFIX
+        return f"results/confusion/{{sample}}/{{prep}}.{{method}}{OUTPUT_SUFFIX}"
+    return f"results/masks/{{sample}}/{{prep}}.{{method}}{OUTPUT_SUFFIX}"
 
 
 def all_metrics(wildcards=None):
     """Every metrics table of the run."""
-    return [f"results/metrics/{sample}/{prep}.{method}.tsv" for sample in SAMPLES for prep, method in segmentations_of(sample)]
+    return [
+        f"results/metrics/{sample}/{prep}.{method}.tsv"
+        for sample in SAMPLES
+        for prep, method in segmentations_of(sample)
+    ]
+
+
+def zarr_chunks(wildcards):
+    """The chunk files whose jobs write into the image: every mask chunk, or the traced chunks'
+    confusion maps."""
+    if wildcards.kind == "masks":
+        return per_chunk("results/chunks/{sample}/{prep}.{method}/mask/{chunk}.tif")(wildcards)
+    return per_chunk("results/chunks/{sample}/{prep}.{method}/confusion/{chunk}.tif", traced=True)(
+        wildcards
+    )
+
+
+def tiled(sample):
+    """Whether the sample's plan cuts it into more than one tile (a tile map says something)."""
+    rows, columns = manifest_of(sample)["grid"]
+    return rows * columns > 1
+
+
+def zoomed(sample):
+    """Whether the sample's slices are larger than the overlay preview: its traced slices then get a
+    zoomable full-resolution pyramid (rule deepzoom)."""
+    _, height, width = manifest_of(sample)["shape"]
+    return has_truth(sample) and height * width > config["overlay"]["max_pixels"]
+
+
+def page_inputs(wildcards):
+    """What the pages show: the tables and plots the workflow writes (tile maps only for images of
+    more than one tile: a single square says nothing)."""
+    inputs = {
+        "summary": "results/summary.tsv",
+        "plans": [f"results/tiles/{sample}.json" for sample in SAMPLES],
+        "metrics": all_metrics(),
+        "overlays": [
+            f"results/overlays/{s}/{p}.{m}.png" for s in SAMPLES for p, m in segmentations_of(s)
+        ],
+        "plots": [
+            f"results/plots/{s}/{PREP}.{kind}.png"
+            for s in SAMPLES
+            for kind in ("histogram", "methods")
+        ],
+        "tile_maps": [
+            f"results/plots/{s}/{p}.{m}.tiles.png"
+            for s in SAMPLES
+            if has_truth(s) and tiled(s)
+            for p, m in segmentations_of(s)
+        ],
+        "zooms": [
+            f"results/overlays/{s}/{p}.{m}.zoom"
+            for s in SAMPLES
+            if zoomed(s)
+            for p, m in segmentations_of(s)
+        ],
+    }
+    if any(has_truth(sample) for sample in SAMPLES):
+        inputs.update(
+            selection="results/selection.json", selection_plot="results/plots/selection.png"
+        )
+    return inputs

@@ -2,8 +2,7 @@
 
 
 rule denoise:
-    wildcard_constraints:
-        prep=re.escape(PREP),
+    """Invert and filter one chunk tile by tile with halos, and histogram it for the global thresholds."""
     input:
         image=image_of,
         plan="results/tiles/{sample}.json",
@@ -12,47 +11,50 @@ rule denoise:
     output:
         denoised="results/chunks/{sample}/{prep}/denoised/{chunk}.tif",
         histogram="results/chunks/{sample}/{prep}/histograms/{chunk}.npz",
+    log:
+        "logs/denoise/{sample}/{prep}/{chunk}.log",
+    benchmark:
+        "benchmarks/denoise/{sample}/{prep}/{chunk}.tsv"
+    wildcard_constraints:
+        prep=re.escape(PREP),
+    conda:
+        "../envs/filters.yaml"
+    threads: 1
+    resources:
+        mem_mb=memory(300, 32, halo=chain_halo(CHAIN)),
+        runtime=runtime(0.05),
     params:
         chain=CHAIN,
         invert=config["invert"],
         channel=config["channel"],
         per_tile_histograms=config["threshold_scope"] == "tile",
-    log:
-        "logs/denoise/{sample}/{prep}/{chunk}.log",
-    benchmark:
-        "benchmarks/denoise/{sample}/{prep}/{chunk}.tsv"
-    threads: 1
-    resources:
-        mem_mb=memory(300, 32, halo=chain_halo(CHAIN)),
-        runtime=runtime(0.05),
-    conda:
-        "../envs/filters.yaml"
     script:
         "../scripts/denoise.py"
 
 
 rule stitch_denoised:
-    wildcard_constraints:
-        prep=re.escape(PREP),
+    """Stitch a sample's denoised chunks into one tiled OME-TIFF with a pyramid."""
     input:
         plan="results/tiles/{sample}.json",
         chunks=per_chunk("results/chunks/{sample}/{prep}/denoised/{chunk}.tif"),
     output:
         "results/denoised/{sample}/{prep}.ome.tif",
+    log:
+        "logs/stitch_denoised/{sample}/{prep}.log",
+    benchmark:
+        "benchmarks/stitch_denoised/{sample}/{prep}.tsv"
+    wildcard_constraints:
+        prep=re.escape(PREP),
+    conda:
+        "../envs/imaging.yaml"
+    threads: 1
+    resources:
+        mem_mb=memory(300, 24),
+        runtime=runtime(0.02, "sample"),
     params:
         reduce="mean",
         traced_only=False,
         name=lambda wildcards: f"{wildcards.sample} denoised ({wildcards.prep})",
         pixel_size=lambda wildcards: pixel_size_of(wildcards.sample),
-    log:
-        "logs/stitch_denoised/{sample}/{prep}.log",
-    benchmark:
-        "benchmarks/stitch_denoised/{sample}/{prep}.tsv"
-    threads: 1
-    resources:
-        mem_mb=memory(300, 24),
-        runtime=runtime(0.02, "sample"),
-    conda:
-        "../envs/imaging.yaml"
     script:
         "../scripts/stitch.py"

@@ -2,8 +2,13 @@
 
 
 rule summary:
+    """One table of every sample and method, with pooled rows from summed counts."""
     input:
-        [f"results/metrics/{sample}/{prep}.{method}.tsv" for sample in SAMPLES for prep, method in segmentations_of(sample)],
+        [
+            f"results/metrics/{sample}/{prep}.{method}.tsv"
+            for sample in SAMPLES
+            for prep, method in segmentations_of(sample)
+        ],
     output:
         report(
             "results/summary.tsv",
@@ -11,25 +16,24 @@ rule summary:
             category="Summary",
             labels={"table": "summary"},
         ),
-    params:
-        policy=config["metrics"]["edge_policy"],
     log:
         "logs/summary.log",
     benchmark:
         "benchmarks/summary.tsv"
+    conda:
+        "../envs/tables.yaml"
     threads: 1
     resources:
         mem_mb=memory(300),
         runtime=runtime(0),
-    conda:
-        "../envs/tables.yaml"
+    params:
+        policy=config["metrics"]["edge_policy"],
     script:
         "../scripts/summary.py"
 
 
 rule plot_histogram:
-    wildcard_constraints:
-        prep=re.escape(PREP),
+    """Plot a sample's histogram with every method's threshold, on both intensity scales."""
     input:
         histograms=per_chunk("results/chunks/{sample}/{prep}/histograms/{chunk}.npz"),
         thresholds=expand("results/thresholds/{{sample}}/{{prep}}.{method}.json", method=METHODS),
@@ -43,24 +47,27 @@ rule plot_histogram:
         ),
     log:
         "logs/plot_histogram/{sample}/{prep}.log",
+    benchmark:
+        "benchmarks/plot_histogram/{sample}/{prep}.tsv"
+    wildcard_constraints:
+        prep=re.escape(PREP),
+    conda:
+        "../envs/plots.yaml"
+    threads: 1
+    resources:
+        mem_mb=memory(500),
+        runtime=runtime(0),
     params:
         invert=config["invert"],
         # A threshold maps back to the original scale when preprocessing only inverts and takes
         # medians (order statistics commute with inversion); background corrections change the scale.
         rescalable=all(step == "median" for step, _ in CHAIN),
-    benchmark:
-        "benchmarks/plot_histogram/{sample}/{prep}.tsv"
-    threads: 1
-    resources:
-        mem_mb=memory(500),
-        runtime=runtime(0),
-    conda:
-        "../envs/plots.yaml"
     script:
         "../scripts/plot_histogram.py"
 
 
 rule plot_tiles:
+    """Map MCC (or F1) per tile of one sample and method: where on the slice the method fails."""
     input:
         tiles="results/metrics/{sample}/{prep}.{method}.tiles.tsv",
     output:
@@ -71,31 +78,31 @@ rule plot_tiles:
             subcategory="{sample}",
             labels={"sample": "{sample}", "preprocessing": "{prep}", "method": "{method}"},
         ),
-    params:
-        metric=config["metrics"]["tile_map"],
-        max_slices=config["overlay"]["max_slices"],
     log:
         "logs/plot_tiles/{sample}/{prep}.{method}.log",
     benchmark:
         "benchmarks/plot_tiles/{sample}/{prep}.{method}.tsv"
+    conda:
+        "../envs/plots.yaml"
     threads: 1
     resources:
         mem_mb=memory(500),
         runtime=runtime(0),
-    conda:
-        "../envs/plots.yaml"
+    params:
+        metric=config["metrics"]["tile_map"],
+        max_slices=config["overlay"]["max_slices"],
     script:
         "../scripts/plot_tiles.py"
 
 
 rule plot_methods:
-    wildcard_constraints:
-        prep=re.escape(PREP),
+    """Show every method's mask of one sample side by side, with threshold, F1 and MCC."""
     input:
         plan="results/tiles/{sample}.json",
         image=image_of,
         masks=lambda wildcards: [
-            f"results/masks/{wildcards.sample}/{prep}.{method}{OUTPUT_SUFFIX}" for prep, method in segmentations_of(wildcards.sample)
+            f"results/masks/{wildcards.sample}/{prep}.{method}{OUTPUT_SUFFIX}"
+            for prep, method in segmentations_of(wildcards.sample)
         ],
         thresholds=expand("results/thresholds/{{sample}}/{{prep}}.{method}.json", method=METHODS),
         metrics=lambda wildcards: (
@@ -113,24 +120,27 @@ rule plot_methods:
             category="Methods side by side",
             labels={"sample": "{sample}", "preprocessing": "{prep}"},
         ),
-    params:
-        methods=lambda wildcards: [method for _, method in segmentations_of(wildcards.sample)],
-        channel=config["channel"],
     log:
         "logs/plot_methods/{sample}/{prep}.log",
     benchmark:
         "benchmarks/plot_methods/{sample}/{prep}.tsv"
+    wildcard_constraints:
+        prep=re.escape(PREP),
+    conda:
+        "../envs/plots_images.yaml"
     threads: 1
     resources:
         mem_mb=memory(500),
         runtime=runtime(0.02, "sample"),
-    conda:
-        "../envs/plots_images.yaml"
+    params:
+        methods=lambda wildcards: [method for _, method in segmentations_of(wildcards.sample)],
+        channel=config["channel"],
     script:
         "../scripts/plot_methods.py"
 
 
 rule aggregate:
+    """Pooled, per-image and bootstrap statistics of every method over the data set."""
     input:
         all_metrics(),
     output:
@@ -140,25 +150,26 @@ rule aggregate:
             category="Summary",
             labels={"table": "pooled and per-image statistics"},
         ),
-    params:
-        policy=config["metrics"]["edge_policy"],
-        resamples=config["selection"]["bootstrap"],
-        seed=config["selection"]["seed"],
     log:
         "logs/aggregate.log",
     benchmark:
         "benchmarks/aggregate.tsv"
+    conda:
+        "../envs/tables.yaml"
     threads: 1
     resources:
         mem_mb=memory(300),
         runtime=runtime(0),
-    conda:
-        "../envs/tables.yaml"
+    params:
+        policy=config["metrics"]["edge_policy"],
+        resamples=config["selection"]["bootstrap"],
+        seed=config["selection"]["seed"],
     script:
         "../scripts/aggregate.py"
 
 
 rule select_method:
+    """Rank the candidate pipelines and estimate the choice's score on unseen images."""
     input:
         all_metrics(),
     output:
@@ -169,6 +180,16 @@ rule select_method:
             labels={"table": "method selection"},
         ),
         json="results/selection.json",
+    log:
+        "logs/select_method.log",
+    benchmark:
+        "benchmarks/select_method.tsv"
+    conda:
+        "../envs/tables.yaml"
+    threads: 1
+    resources:
+        mem_mb=memory(300),
+        runtime=runtime(0),
     params:
         metric=config["selection"]["metric"],
         policy=config["metrics"]["edge_policy"],
@@ -176,21 +197,12 @@ rule select_method:
         references=REFERENCES,
         resamples=config["selection"]["bootstrap"],
         seed=config["selection"]["seed"],
-    log:
-        "logs/select_method.log",
-    benchmark:
-        "benchmarks/select_method.tsv"
-    threads: 1
-    resources:
-        mem_mb=memory(300),
-        runtime=runtime(0),
-    conda:
-        "../envs/tables.yaml"
     script:
         "../scripts/select_method.py"
 
 
 rule plot_selection:
+    """Plot the methods x images score heatmap with the ranking and the human reference."""
     input:
         selection="results/selection.json",
         metrics=all_metrics(),
@@ -205,48 +217,18 @@ rule plot_selection:
         "logs/plot_selection.log",
     benchmark:
         "benchmarks/plot_selection.tsv"
+    conda:
+        "../envs/plots.yaml"
     threads: 1
     resources:
         mem_mb=memory(500),
         runtime=runtime(0),
-    conda:
-        "../envs/plots.yaml"
     script:
         "../scripts/plot_selection.py"
 
 
-def tiled(sample):
-    """Whether the sample's plan cuts it into more than one tile (a tile map says something)."""
-    rows, columns = manifest_of(sample)["grid"]
-    return rows * columns > 1
-
-
-def zoomed(sample):
-    """Whether the sample's slices are larger than the overlay preview: its traced slices then get a
-    zoomable full-resolution pyramid (rule deepzoom)."""
-    _, height, width = manifest_of(sample)["shape"]
-    return has_truth(sample) and height * width > config["overlay"]["max_pixels"]
-
-
-def page_inputs(wildcards):
-    """What the pages show: the tables and plots the workflow writes (tile maps only for images of
-    more than one tile: a single square says nothing)."""
-    inputs = {
-        "summary": "results/summary.tsv",
-        "plans": [f"results/tiles/{sample}.json" for sample in SAMPLES],
-        "metrics": all_metrics(),
-        "overlays": [f"results/overlays/{s}/{p}.{m}.png" for s in SAMPLES for p, m in segmentations_of(s)],
-        "plots": [f"results/plots/{s}/{PREP}.{kind}.png" for s in SAMPLES for kind in ("histogram", "methods")],
-        "tile_maps": [f"results/plots/{s}/{p}.{m}.tiles.png" for s in SAMPLES if has_truth(s) and tiled(s)
-                      for p, m in segmentations_of(s)],
-        "zooms": [f"results/overlays/{s}/{p}.{m}.zoom" for s in SAMPLES if zoomed(s) for p, m in segmentations_of(s)],
-    }
-    if any(has_truth(sample) for sample in SAMPLES):
-        inputs.update(selection="results/selection.json", selection_plot="results/plots/selection.png")
-    return inputs
-
-
 rule pages:
+    """Write results/index.html and one page per sample: the answer, rankings, overlays, zoom viewers."""
     input:
         unpack(page_inputs),
     output:
@@ -271,13 +253,28 @@ rule pages:
             )
             for sample in SAMPLES
         ],
+    log:
+        "logs/pages.log",
+    benchmark:
+        "benchmarks/pages.tsv"
+    conda:
+        "../envs/pages.yaml"
+    threads: 1
+    resources:
+        mem_mb=memory(300 + 12 * config["overlay"]["max_pixels"] / 2**20),
+        runtime=runtime(0),
     params:
         samples=lambda wildcards: {
-            sample: {"segmentations": [f"{p}.{m}" for p, m in segmentations_of(sample)],
-                     "tile_maps": has_truth(sample) and tiled(sample),
-                     "shape": manifest_of(sample)["shape"],
-                     "zoom_slices": manifest_of(sample)["truth"]["slices"][: config["overlay"]["max_slices"]]
-                     if zoomed(sample) else []}
+            sample: {
+                "segmentations": [f"{p}.{m}" for p, m in segmentations_of(sample)],
+                "tile_maps": has_truth(sample) and tiled(sample),
+                "shape": manifest_of(sample)["shape"],
+                "zoom_slices": (
+                    manifest_of(sample)["truth"]["slices"][: config["overlay"]["max_slices"]]
+                    if zoomed(sample)
+                    else []
+                ),
+            }
             for sample in SAMPLES
         },
         references=REFERENCES,
@@ -285,15 +282,5 @@ rule pages:
         colours=config["overlay"]["colours"],
         viewer=os.path.join(workflow.basedir, "resources", "vendor", "openseadragon"),
         report_text=os.path.join(workflow.basedir, "resources", "report", "workflow.rst"),
-    log:
-        "logs/pages.log",
-    benchmark:
-        "benchmarks/pages.tsv"
-    threads: 1
-    resources:
-        mem_mb=memory(300 + 12 * config["overlay"]["max_pixels"] / 2**20),
-        runtime=runtime(0),
-    conda:
-        "../envs/pages.yaml"
     script:
         "../scripts/make_pages.py"

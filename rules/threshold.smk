@@ -2,66 +2,68 @@
 
 
 rule threshold:
-    wildcard_constraints:
-        prep=re.escape(PREP),
-        method=_alternatives(METHODS),
+    """Compute one method's thresholds (image, slice or tile) from the summed chunk histograms."""
     input:
         unpack(threshold_inputs),
     output:
         "results/thresholds/{sample}/{prep}.{method}.json",
-    params:
-        method=lambda wildcards: METHOD_SPECS[wildcards.method],
-        scope=config["threshold_scope"],
-        equalize=config["equalize"],
     log:
         "logs/threshold/{sample}/{prep}.{method}.log",
     benchmark:
         "benchmarks/threshold/{sample}/{prep}.{method}.tsv"
+    wildcard_constraints:
+        prep=re.escape(PREP),
+        method=_alternatives(METHODS),
+    conda:
+        "../envs/filters.yaml"
     threads: 1
     resources:
         mem_mb=memory(400),
         runtime=runtime(0.02, "sample"),
-    conda:
-        "../envs/filters.yaml"
+    params:
+        method=lambda wildcards: METHOD_SPECS[wildcards.method],
+        scope=config["threshold_scope"],
+        equalize=config["equalize"],
     script:
         "../scripts/threshold.py"
 
 
 rule segment:
-    wildcard_constraints:
-        prep=re.escape(PREP),
-        method=_alternatives(METHODS),
+    """Threshold one denoised chunk into a 0/255 mask (local methods read halos across chunks)."""
     input:
         plan="results/tiles/{sample}.json",
         denoised=lambda wildcards: [
-            f"results/chunks/{wildcards.sample}/{wildcards.prep}/denoised/{chunk}.tif" for chunk in same_slice_chunks(wildcards)
+            f"results/chunks/{wildcards.sample}/{wildcards.prep}/denoised/{chunk}.tif"
+            for chunk in same_slice_chunks(wildcards)
         ],
         threshold="results/thresholds/{sample}/{prep}.{method}.json",
         roi=roi_of,
         zarr=zarr_building("masks"),  # OME-Zarr output: written into it tile row by tile row
     output:
         "results/chunks/{sample}/{prep}.{method}/mask/{chunk}.tif",
-    params:
-        denoised_chunks=same_slice_chunks,
-        min_object_size=config["postprocess"]["min_object_size"],
-        max_hole_size=config["postprocess"]["max_hole_size"],
     log:
         "logs/segment/{sample}/{prep}.{method}/{chunk}.log",
     benchmark:
         "benchmarks/segment/{sample}/{prep}.{method}/{chunk}.tsv"
+    wildcard_constraints:
+        prep=re.escape(PREP),
+        method=_alternatives(METHODS),
+    conda:
+        "../envs/filters.yaml"
     threads: 1
     resources:
         mem_mb=memory(300, 64, halo=LOCAL_HALO, bytes_per_slice_pixel=8 if POSTPROCESS else 0),
         runtime=runtime(0.05),
-    conda:
-        "../envs/filters.yaml"
+    params:
+        denoised_chunks=same_slice_chunks,
+        min_object_size=config["postprocess"]["min_object_size"],
+        max_hole_size=config["postprocess"]["max_hole_size"],
     script:
         "../scripts/segment.py"
 
 
 rule import_prediction:
-    wildcard_constraints:
-        prep=GIVEN,
+    """Cut another segmenter's (or expert's) mask into the sample's chunks, as 0/255 masks."""
     input:
         plan="results/tiles/{sample}.json",
         prediction=lambda wildcards: predictions_of(wildcards.sample)[wildcards.method],
@@ -70,42 +72,45 @@ rule import_prediction:
         zarr=zarr_building("masks"),  # OME-Zarr output: written into it tile row by tile row
     output:
         "results/chunks/{sample}/{prep}.{method}/mask/{chunk}.tif",
-    params:
-        rule=config["prediction"]["foreground"],
     log:
         "logs/import_prediction/{sample}/{prep}.{method}/{chunk}.log",
     benchmark:
         "benchmarks/import_prediction/{sample}/{prep}.{method}/{chunk}.tsv"
+    wildcard_constraints:
+        prep=GIVEN,
+    conda:
+        "../envs/imaging.yaml"
     threads: 1
     resources:
         mem_mb=memory(300, 16),
         runtime=runtime(0.1),
-    conda:
-        "../envs/imaging.yaml"
+    params:
+        rule=config["prediction"]["foreground"],
     script:
         "../scripts/import_prediction.py"
 
 
 rule stitch_mask:
+    """Stitch a method's mask chunks into one compressed, tiled OME-TIFF with a pyramid."""
     input:
         plan="results/tiles/{sample}.json",
         chunks=per_chunk("results/chunks/{sample}/{prep}.{method}/mask/{chunk}.tif"),
     output:
         "results/masks/{sample}/{prep}.{method}.ome.tif",
+    log:
+        "logs/stitch_mask/{sample}/{prep}.{method}.log",
+    benchmark:
+        "benchmarks/stitch_mask/{sample}/{prep}.{method}.tsv"
+    conda:
+        "../envs/imaging.yaml"
+    threads: 1
+    resources:
+        mem_mb=memory(300, 24),
+        runtime=runtime(0.02, "sample"),
     params:
         reduce="max",
         traced_only=False,
         name=lambda wildcards: f"{wildcards.sample} mask ({wildcards.prep}, {wildcards.method})",
         pixel_size=lambda wildcards: pixel_size_of(wildcards.sample),
-    log:
-        "logs/stitch_mask/{sample}/{prep}.{method}.log",
-    benchmark:
-        "benchmarks/stitch_mask/{sample}/{prep}.{method}.tsv"
-    threads: 1
-    resources:
-        mem_mb=memory(300, 24),
-        runtime=runtime(0.02, "sample"),
-    conda:
-        "../envs/imaging.yaml"
     script:
         "../scripts/stitch.py"

@@ -2,6 +2,7 @@
 
 
 checkpoint plan:
+    """Check a sample's files and cut it into tiles and chunks (the manifest every job follows)."""
     input:
         image=image_of,
         truth=truth_of,
@@ -9,6 +10,16 @@ checkpoint plan:
         predictions=lambda wildcards: list(predictions_of(wildcards.sample).values()),
     output:
         "results/tiles/{sample}.json",
+    log:
+        "logs/plan/{sample}.log",
+    benchmark:
+        "benchmarks/plan/{sample}.tsv"
+    conda:
+        "../envs/imaging.yaml"
+    threads: 1
+    resources:
+        mem_mb=lambda wildcards, attempt: 1024 * attempt,
+        runtime=runtime(0.02),  # chunk-sized: the plan cannot read its own output
     params:
         channel=config["channel"],
         tile_size=config["tiling"]["tile_size"],
@@ -19,16 +30,6 @@ checkpoint plan:
         truth_slices=lambda wildcards: SAMPLES[wildcards.sample].get("truth_slices", ""),
         prediction_labels=lambda wildcards: list(predictions_of(wildcards.sample)),
         prediction_rule=config["prediction"]["foreground"],
-    log:
-        "logs/plan/{sample}.log",
-    benchmark:
-        "benchmarks/plan/{sample}.tsv"
-    threads: 1
-    resources:
-        mem_mb=lambda wildcards, attempt: 1024 * attempt,
-        runtime=runtime(0.02),  # chunk-sized: the plan cannot read its own output
-    conda:
-        "../envs/imaging.yaml"
     script:
         "../scripts/plan_tiles.py"
 
@@ -37,21 +38,22 @@ checkpoint plan:
 # so that a bad file in the last sample stops the run before the first sample's processing starts.
 # Jobs name it `ancient`: rewritten when a sample is added, it does not rerun the others' jobs.
 rule checked:
+    """Wait for every sample's plan, so no processing starts before all inputs are checked."""
     input:
         plans=expand("results/tiles/{sample}.json", sample=SAMPLES),
     output:
         CHECKED,
-    params:
-        samples=list(SAMPLES),
     log:
         "logs/checked.log",
     benchmark:
         "benchmarks/checked.tsv"
+    conda:
+        "../envs/tables.yaml"
     threads: 1
     resources:
         mem_mb=lambda wildcards, attempt: 300 * attempt,
         runtime=1,
-    conda:
-        "../envs/tables.yaml"
+    params:
+        samples=list(SAMPLES),
     script:
         "../scripts/check_samples.py"

@@ -2,6 +2,7 @@
 
 
 rule confusion:
+    """Compare one mask chunk with the ground truth: confusion map, counts, boundary distances."""
     input:
         plan="results/tiles/{sample}.json",
         masks=lambda wildcards: [
@@ -15,64 +16,72 @@ rule confusion:
         confusion="results/chunks/{sample}/{prep}.{method}/confusion/{chunk}.tif",
         counts="results/chunks/{sample}/{prep}.{method}/counts/{chunk}.tsv",
         boundary="results/chunks/{sample}/{prep}.{method}/boundary/{chunk}.json",
+    log:
+        "logs/confusion/{sample}/{prep}.{method}/{chunk}.log",
+    benchmark:
+        "benchmarks/confusion/{sample}/{prep}.{method}/{chunk}.tsv"
+    conda:
+        "../envs/filters.yaml"
+    threads: 1
+    resources:
+        mem_mb=memory(300, 48, halo=config["metrics"]["boundary_halo"]),
+        runtime=runtime(0.4 if config["metrics"]["boundary"] else 0.05),
     params:
         truth_rule=config["ground_truth"]["foreground"],
         mask_chunks=same_slice_chunks,
         boundary=config["metrics"]["boundary"],
         halo=config["metrics"]["boundary_halo"],
         spacing=lambda wildcards: pixel_size_of(wildcards.sample),
-    log:
-        "logs/confusion/{sample}/{prep}.{method}/{chunk}.log",
-    benchmark:
-        "benchmarks/confusion/{sample}/{prep}.{method}/{chunk}.tsv"
-    threads: 1
-    resources:
-        mem_mb=memory(300, 48, halo=config["metrics"]["boundary_halo"]),
-        runtime=runtime(0.4 if config["metrics"]["boundary"] else 0.05),
-    conda:
-        "../envs/filters.yaml"
     script:
         "../scripts/confusion.py"
 
 
 rule stitch_confusion:
+    """Stitch a method's confusion chunks into one OME-TIFF with a colour table."""
     input:
         plan="results/tiles/{sample}.json",
-        chunks=per_chunk("results/chunks/{sample}/{prep}.{method}/confusion/{chunk}.tif", traced=True),
+        chunks=per_chunk(
+            "results/chunks/{sample}/{prep}.{method}/confusion/{chunk}.tif", traced=True
+        ),
     output:
         "results/confusion/{sample}/{prep}.{method}.ome.tif",
+    log:
+        "logs/stitch_confusion/{sample}/{prep}.{method}.log",
+    benchmark:
+        "benchmarks/stitch_confusion/{sample}/{prep}.{method}.tsv"
+    conda:
+        "../envs/imaging.yaml"
+    threads: 1
+    resources:
+        mem_mb=memory(300, 24),
+        runtime=runtime(0.02, "sample"),
     params:
         reduce="confusion",
         traced_only=True,
         name=lambda wildcards: f"{wildcards.sample} confusion map 0 TN 1 FP 2 FN 3 TP ({wildcards.prep}, {wildcards.method})",
         pixel_size=lambda wildcards: pixel_size_of(wildcards.sample),
         colours=config["overlay"]["colours"],
-    log:
-        "logs/stitch_confusion/{sample}/{prep}.{method}.log",
-    benchmark:
-        "benchmarks/stitch_confusion/{sample}/{prep}.{method}.tsv"
-    threads: 1
-    resources:
-        mem_mb=memory(300, 24),
-        runtime=runtime(0.02, "sample"),
-    conda:
-        "../envs/imaging.yaml"
     script:
         "../scripts/stitch.py"
 
 
 rule metrics:
+    """Sum a method's chunk counts into per-image, per-slice and per-tile scores."""
     input:
         threshold=lambda wildcards: (
             [] if wildcards.prep == GIVEN else ["results/thresholds/{sample}/{prep}.{method}.json"]
         ),
         counts=lambda wildcards: (
-            per_chunk("results/chunks/{sample}/{prep}.{method}/counts/{chunk}.tsv", traced=True)(wildcards)
+            per_chunk("results/chunks/{sample}/{prep}.{method}/counts/{chunk}.tsv", traced=True)(
+                wildcards
+            )
             if has_truth(wildcards.sample)
             else []
         ),
         boundary=lambda wildcards: (
-            per_chunk("results/chunks/{sample}/{prep}.{method}/boundary/{chunk}.json", traced=True)(wildcards)
+            per_chunk(
+                "results/chunks/{sample}/{prep}.{method}/boundary/{chunk}.json", traced=True
+            )(wildcards)
             if has_truth(wildcards.sample)
             else []
         ),
@@ -85,23 +94,24 @@ rule metrics:
             labels={"sample": "{sample}", "preprocessing": "{prep}", "method": "{method}"},
         ),
         tiles="results/metrics/{sample}/{prep}.{method}.tiles.tsv",
-    params:
-        policy=config["metrics"]["edge_policy"],
     log:
         "logs/metrics/{sample}/{prep}.{method}.log",
     benchmark:
         "benchmarks/metrics/{sample}/{prep}.{method}.tsv"
+    conda:
+        "../envs/metrics.yaml"
     threads: 1
     resources:
         mem_mb=memory(300),
         runtime=runtime(0),
-    conda:
-        "../envs/metrics.yaml"
+    params:
+        policy=config["metrics"]["edge_policy"],
     script:
         "../scripts/metrics.py"
 
 
 rule overlay:
+    """Draw the TP/FP/FN/TN overlay preview of one sample and method."""
     input:
         plan="results/tiles/{sample}.json",
         image=image_of,
@@ -110,6 +120,16 @@ rule overlay:
         # Not in the report: full-size overlays would make report.html grow with the images; the
         # report's sample pages (rule pages) show previews.
         "results/overlays/{sample}/{prep}.{method}.png",
+    log:
+        "logs/overlay/{sample}/{prep}.{method}.log",
+    benchmark:
+        "benchmarks/overlay/{sample}/{prep}.{method}.tsv"
+    conda:
+        "../envs/imaging.yaml"
+    threads: 1
+    resources:
+        mem_mb=memory(300 + 12 * config["overlay"]["max_pixels"] / 2**20, 16),
+        runtime=runtime(0.05, "sample"),
     params:
         channel=config["channel"],
         alpha=config["overlay"]["alpha"],
@@ -117,47 +137,39 @@ rule overlay:
         max_pixels=config["overlay"]["max_pixels"],
         max_slices=config["overlay"]["max_slices"],
         has_truth=lambda wildcards: has_truth(wildcards.sample),
-    log:
-        "logs/overlay/{sample}/{prep}.{method}.log",
-    benchmark:
-        "benchmarks/overlay/{sample}/{prep}.{method}.tsv"
-    threads: 1
-    resources:
-        mem_mb=memory(300 + 12 * config["overlay"]["max_pixels"] / 2**20, 16),
-        runtime=runtime(0.05, "sample"),
-    conda:
-        "../envs/imaging.yaml"
     script:
         "../scripts/overlay.py"
 
 
 rule overlay_tiles:
+    """Write the full-resolution overlay of one sample and method as PNG tiles."""
     input:
         plan="results/tiles/{sample}.json",
         image=image_of,
         labels=overlay_labels,
     output:
         directory("results/overlays/{sample}/{prep}.{method}.tiles"),
+    log:
+        "logs/overlay_tiles/{sample}/{prep}.{method}.log",
+    benchmark:
+        "benchmarks/overlay_tiles/{sample}/{prep}.{method}.tsv"
+    conda:
+        "../envs/imaging.yaml"
+    threads: 1
+    resources:
+        mem_mb=memory(300, 16),
+        runtime=runtime(0.1, "sample"),
     params:
         channel=config["channel"],
         alpha=config["overlay"]["alpha"],
         colours=config["overlay"]["colours"],
         has_truth=lambda wildcards: has_truth(wildcards.sample),
-    log:
-        "logs/overlay_tiles/{sample}/{prep}.{method}.log",
-    benchmark:
-        "benchmarks/overlay_tiles/{sample}/{prep}.{method}.tsv"
-    threads: 1
-    resources:
-        mem_mb=memory(300, 16),
-        runtime=runtime(0.1, "sample"),
-    conda:
-        "../envs/imaging.yaml"
     script:
         "../scripts/overlay_tiles.py"
 
 
 rule deepzoom:
+    """Write a Deep Zoom pyramid of a large traced slice's overlay, errors visible at every level."""
     input:
         plan="results/tiles/{sample}.json",
         image=image_of,
@@ -165,21 +177,21 @@ rule deepzoom:
     output:
         # z<slice>.dzi and z<slice>_files/<level>/<column>_<row>.png per traced slice (Deep Zoom).
         directory("results/overlays/{sample}/{prep}.{method}.zoom"),
+    log:
+        "logs/deepzoom/{sample}/{prep}.{method}.log",
+    benchmark:
+        "benchmarks/deepzoom/{sample}/{prep}.{method}.tsv"
+    conda:
+        "../envs/imaging.yaml"
+    threads: 1
+    resources:
+        mem_mb=memory(300 + 12 * config["overlay"]["max_pixels"] / 2**20, 16),
+        runtime=runtime(0.2, "sample"),
     params:
         channel=config["channel"],
         alpha=config["overlay"]["alpha"],
         colours=config["overlay"]["colours"],
         max_pixels=config["overlay"]["max_pixels"],
         max_slices=config["overlay"]["max_slices"],
-    log:
-        "logs/deepzoom/{sample}/{prep}.{method}.log",
-    benchmark:
-        "benchmarks/deepzoom/{sample}/{prep}.{method}.tsv"
-    threads: 1
-    resources:
-        mem_mb=memory(300 + 12 * config["overlay"]["max_pixels"] / 2**20, 16),
-        runtime=runtime(0.2, "sample"),
-    conda:
-        "../envs/imaging.yaml"
     script:
         "../scripts/deepzoom.py"

@@ -3,21 +3,24 @@
 # prepares and `finish_zarr` completes and renames: no stitching copy (see scripts/segval/ngff.py).
 
 
-def zarr_chunks(wildcards):
-    """The chunk files whose jobs write into the image: every mask chunk, or the traced chunks'
-    confusion maps."""
-    if wildcards.kind == "masks":
-        return per_chunk("results/chunks/{sample}/{prep}.{method}/mask/{chunk}.tif")(wildcards)
-    return per_chunk("results/chunks/{sample}/{prep}.{method}/confusion/{chunk}.tif", traced=True)(wildcards)
-
-
 rule create_zarr:
-    wildcard_constraints:
-        kind="masks|confusion",
+    """Prepare the OME-Zarr arrays that the chunk jobs write their masks into."""
     input:
         plan="results/tiles/{sample}.json",
     output:
         temp(directory("results/chunks/{sample}/{prep}.{method}/{kind}.ome.zarr")),
+    log:
+        "logs/create_zarr/{sample}/{prep}.{method}.{kind}.log",
+    benchmark:
+        "benchmarks/create_zarr/{sample}/{prep}.{method}.{kind}.tsv"
+    wildcard_constraints:
+        kind="masks|confusion",
+    conda:
+        "../envs/zarr.yaml"
+    threads: 1
+    resources:
+        mem_mb=memory(300),
+        runtime=runtime(0),
     params:
         pixel_size=lambda wildcards: pixel_size_of(wildcards.sample),
         name=lambda wildcards: (
@@ -25,23 +28,12 @@ rule create_zarr:
             if wildcards.kind == "masks"
             else f"{wildcards.sample} confusion map 0 TN 1 FP 2 FN 3 TP ({wildcards.prep}, {wildcards.method})"
         ),
-    log:
-        "logs/create_zarr/{sample}/{prep}.{method}.{kind}.log",
-    benchmark:
-        "benchmarks/create_zarr/{sample}/{prep}.{method}.{kind}.tsv"
-    threads: 1
-    resources:
-        mem_mb=memory(300),
-        runtime=runtime(0),
-    conda:
-        "../envs/zarr.yaml"
     script:
         "../scripts/create_zarr.py"
 
 
 rule finish_zarr:
-    wildcard_constraints:
-        kind="masks|confusion",
+    """Write the OME-Zarr multiscales metadata and move the image to its final name."""
     input:
         building="results/chunks/{sample}/{prep}.{method}/{kind}.ome.zarr",
         chunks=zarr_chunks,
@@ -51,11 +43,13 @@ rule finish_zarr:
         "logs/finish_zarr/{sample}/{prep}.{method}.{kind}.log",
     benchmark:
         "benchmarks/finish_zarr/{sample}/{prep}.{method}.{kind}.tsv"
+    wildcard_constraints:
+        kind="masks|confusion",
+    conda:
+        "../envs/zarr.yaml"
     threads: 1
     resources:
         mem_mb=memory(300),
         runtime=runtime(0),
-    conda:
-        "../envs/zarr.yaml"
     script:
         "../scripts/finish_zarr.py"

@@ -5,15 +5,33 @@ from segval.evaluation import BOUNDARY, SUMMARISED, images_by_method, summarise
 from segval.runner import run_step
 from segval.tables import read_tsv, write_tsv
 
-COLUMNS = ("prep", "method", "metric", "pooled", "pooled_low", "pooled_high", "mean", "sd", "median",
-           "mean_low", "mean_high", "images", "excluded", "replaced")
+COLUMNS = (
+    "prep",
+    "method",
+    "metric",
+    "pooled",
+    "pooled_low",
+    "pooled_high",
+    "mean",
+    "sd",
+    "median",
+    "mean_low",
+    "mean_high",
+    "images",
+    "excluded",
+    "replaced",
+)
 
 
 def main(smk):
     rows = []
-    for (prep, method), images in images_by_method(row for path in smk.input for row in read_tsv(path)).items():
+    for (prep, method), images in images_by_method(
+        row for path in smk.input for row in read_tsv(path)
+    ).items():
         for metric in SUMMARISED + BOUNDARY:
-            stats = summarise(images, metric, smk.params.policy, smk.params.resamples, smk.params.seed)
+            stats = summarise(
+                images, metric, smk.params.policy, smk.params.resamples, smk.params.seed
+            )
             rows.append({"prep": prep, "method": method, "metric": metric, **stats})
     write_tsv(smk.output[0], rows, COLUMNS)
 

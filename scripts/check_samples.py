@@ -11,7 +11,17 @@ from segval.runner import run_step
 from segval.tables import write_tsv
 from segval.tiling import Plan
 
-COLUMNS = ["sample", "slices", "height", "width", "dtype", "chunks", "ground_truth", "roi", "predictions"]
+COLUMNS = [
+    "sample",
+    "slices",
+    "height",
+    "width",
+    "dtype",
+    "chunks",
+    "ground_truth",
+    "roi",
+    "predictions",
+]
 
 
 def main(smk):
@@ -20,12 +30,19 @@ def main(smk):
         manifest = json.loads(Path(path).read_text())
         plan = Plan.from_dict(manifest)
         slices, height, width = plan.shape
-        rows.append({
-            "sample": sample, "slices": slices, "height": height, "width": width,
-            "dtype": manifest["image"]["dtype"], "chunks": len(plan.chunks),
-            "ground_truth": "yes" if manifest["truth"] else "no", "roi": "yes" if manifest["roi"] else "no",
-            "predictions": ",".join(manifest["predictions"]),
-        })
+        rows.append(
+            {
+                "sample": sample,
+                "slices": slices,
+                "height": height,
+                "width": width,
+                "dtype": manifest["image"]["dtype"],
+                "chunks": len(plan.chunks),
+                "ground_truth": "yes" if manifest["truth"] else "no",
+                "roi": "yes" if manifest["roi"] else "no",
+                "predictions": ",".join(manifest["predictions"]),
+            }
+        )
     write_tsv(smk.output[0], rows, COLUMNS)
 
 

@@ -38,7 +38,14 @@ def main(smk):
                 rows.append({**tile.__dict__, **confusion_counts(truth, predicted, inside)})
                 if smk.params.boundary:
                     summary = tile_boundary_distances(
-                        truths.read, masks.read, plan.shape, tile.z, *bounds, smk.params.halo, smk.params.spacing, inside
+                        truths.read,
+                        masks.read,
+                        plan.shape,
+                        tile.z,
+                        *bounds,
+                        smk.params.halo,
+                        smk.params.spacing,
+                        inside,
                     )
                     distances.setdefault(tile.z, []).append(summary)
                 yield confusion_map(truth, predicted, inside)
@@ -46,11 +53,20 @@ def main(smk):
         # One page per traced slice of the chunk: the confusion stack holds the traced slices only.
         shape = (len(traced), chunk.y1 - chunk.y0, width)
         codes = code_tiles()
-        if smk.input.zarr:  # OME-Zarr output: this job writes its traced slices' share of the image too
+        if (
+            smk.input.zarr
+        ):  # OME-Zarr output: this job writes its traced slices' share of the image too
             rank = {z: i for i, z in enumerate(manifest["truth"]["slices"])}  # the map's slice of z
             positions = [(rank[t.z], t.y0, t.x0) for t in plan.tiles(chunk) if t.z in rank]
             codes = BandWriter(smk.input.zarr[0]).passing(codes, positions)
-        write_tiles(smk.output.confusion, codes, shape, "uint8", plan.tile_size, pyramid=plan.pyramid(chunk, "confusion"))
+        write_tiles(
+            smk.output.confusion,
+            codes,
+            shape,
+            "uint8",
+            plan.tile_size,
+            pyramid=plan.pyramid(chunk, "confusion"),
+        )
     write_tsv(smk.output.counts, rows, TILE_COLUMNS)
     per_slice = {str(z): merge(summaries).to_dict() for z, summaries in distances.items()}
     with atomic_output(smk.output.boundary) as tmp:

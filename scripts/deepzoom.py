@@ -17,7 +17,10 @@ def reduced_region(reader, z, y0, y1, x0, x1, factor, reduce):
     """Region of slice ``z`` reduced by ``factor``, read in bands (blocks aligned to the region's
     origin, a multiple of ``factor`` from the slice's, so results equal reducing the whole slice)."""
     band = max(factor, BAND - BAND % factor)
-    parts = [reduce(reader.read(z, top, min(top + band, y1), x0, x1), factor) for top in range(y0, y1, band)]
+    parts = [
+        reduce(reader.read(z, top, min(top + band, y1), x0, x1), factor)
+        for top in range(y0, y1, band)
+    ]
     return np.concatenate(parts, axis=0)
 
 
@@ -38,13 +41,22 @@ def write_slice(folder, name, image, labels, z, z_label, shape, params, tile_siz
         whole = None
         if factor >= coarse:
             step = factor // coarse
-            whole = overlay(to_uint8(block_mean(gray0, step), low, high), block_confusion(code0, step),
-                            params.alpha, params.colours)
+            whole = overlay(
+                to_uint8(block_mean(gray0, step), low, high),
+                block_confusion(code0, step),
+                params.alpha,
+                params.colours,
+            )
         for column, row, x0, x1, y0, y1 in tiles_of(level_width, level_height, TILE):
             if whole is not None:
                 picture = whole[y0:y1, x0:x1]
             else:
-                region = (y0 * factor, min(y1 * factor, height), x0 * factor, min(x1 * factor, width))
+                region = (
+                    y0 * factor,
+                    min(y1 * factor, height),
+                    x0 * factor,
+                    min(x1 * factor, width),
+                )
                 gray = reduced_region(image, z, *region, factor, block_mean)
                 code = reduced_region(labels, z_label, *region, factor, block_confusion)
                 picture = overlay(to_uint8(gray, low, high), code, params.alpha, params.colours)
@@ -56,9 +68,22 @@ def main(smk):
     traced = manifest["truth"]["slices"]
     with atomic_output(smk.output[0]) as folder:
         folder.mkdir()
-        with ImageReader(smk.input.image, channel=smk.params.channel) as image, ImageReader(smk.input.labels) as labels:
+        with (
+            ImageReader(smk.input.image, channel=smk.params.channel) as image,
+            ImageReader(smk.input.labels) as labels,
+        ):
             for index, z in enumerate(traced[: smk.params.max_slices]):
-                write_slice(folder, f"z{z:04d}", image, labels, z, index, plan.shape[1:], smk.params, plan.tile_size)
+                write_slice(
+                    folder,
+                    f"z{z:04d}",
+                    image,
+                    labels,
+                    z,
+                    index,
+                    plan.shape[1:],
+                    smk.params,
+                    plan.tile_size,
+                )
 
 
 run_step(main, snakemake)  # noqa: F821 - provided by Snakemake

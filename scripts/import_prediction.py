@@ -26,8 +26,17 @@ def main(smk):
         shape = (chunk.z1 - chunk.z0, chunk.y1 - chunk.y0, width)
         tiles = mask_tiles()
         if smk.input.zarr:  # OME-Zarr output: this job writes its share of the image too
-            tiles = BandWriter(smk.input.zarr[0]).passing(tiles, [(t.z, t.y0, t.x0) for t in plan.tiles(chunk)])
-        write_tiles(smk.output[0], tiles, shape, np.uint8, plan.tile_size, pyramid=plan.pyramid(chunk, "max"))
+            tiles = BandWriter(smk.input.zarr[0]).passing(
+                tiles, [(t.z, t.y0, t.x0) for t in plan.tiles(chunk)]
+            )
+        write_tiles(
+            smk.output[0],
+            tiles,
+            shape,
+            np.uint8,
+            plan.tile_size,
+            pyramid=plan.pyramid(chunk, "max"),
+        )
 
 
 run_step(main, snakemake)  # noqa: F821 - provided by Snakemake

@@ -62,54 +62,112 @@ def main(smk):
         with open(os.path.join(smk.output.thumbnails, f"{sample}.png"), "wb") as handle:
             handle.write(thumbnail)
         caption = f"{shown}" + (" (chosen)" if shown == winner else "")
-        cards.append({"sample": sample, "page": f"samples/{sample}.html",
-                      "thumbnail": f"samples/thumbnails/{sample}.png", "caption": caption})
-        report_cards.append({"sample": sample, "page": f"#{sample}", "thumbnail": data_uri(thumbnail),
-                             "caption": caption + ": see the sample's page in the report"})
+        cards.append(
+            {
+                "sample": sample,
+                "page": f"samples/{sample}.html",
+                "thumbnail": f"samples/thumbnails/{sample}.png",
+                "caption": caption,
+            }
+        )
+        report_cards.append(
+            {
+                "sample": sample,
+                "page": f"#{sample}",
+                "thumbnail": data_uri(thumbnail),
+                "caption": caption + ": see the sample's page in the report",
+            }
+        )
         metrics = []
         for method in methods:
             for row in read_tsv(os.path.join(results, "metrics", sample, f"{method}.tsv")):
                 metrics.append({**row, "_kind": kind(method)})
-        overlays = [{"method": m, "path": f"../overlays/{sample}/{m}.png", "kind": kind(m)} for m in methods]
-        tile_maps = [(m, f"../plots/{sample}/{m}.tiles.png") for m in methods] if info["tile_maps"] else []
+        overlays = [
+            {"method": m, "path": f"../overlays/{sample}/{m}.png", "kind": kind(m)} for m in methods
+        ]
+        tile_maps = (
+            [(m, f"../plots/{sample}/{m}.tiles.png") for m in methods] if info["tile_maps"] else []
+        )
         # The chosen pipeline's (and the references') pyramids first: they open with the page.
         order = sorted(methods, key=lambda m: (kind(m) == "", methods.index(m)))
-        zooms = [{"method": m + (f", slice {z}" if len(info["zoom_slices"]) > 1 else ""),
-                  "dzi": f"../overlays/{sample}/{m}.zoom/z{z:04d}.dzi", "open": kind(m) != "",
-                  "width": info["shape"][2], "height": info["shape"][1]}
-                 for m in order for z in info["zoom_slices"]]
+        zooms = [
+            {
+                "method": m + (f", slice {z}" if len(info["zoom_slices"]) > 1 else ""),
+                "dzi": f"../overlays/{sample}/{m}.zoom/z{z:04d}.dzi",
+                "open": kind(m) != "",
+                "width": info["shape"][2],
+                "height": info["shape"][1],
+            }
+            for m in order
+            for z in info["zoom_slices"]
+        ]
         if zooms:
             zooms[0]["open"] = True
-        plots = {"histogram": f"../plots/{sample}/{smk.params.prep}.histogram.png",
-                 "methods_plot": f"../plots/{sample}/{smk.params.prep}.methods.png"}
-        write(os.path.join(os.path.dirname(smk.output.index), "samples", f"{sample}.html"),
-              pages.sample_page(sample, overlays, tile_maps=tile_maps, metrics=metrics,
-                                colours=smk.params.colours, zooms=zooms, viewer="openseadragon", **plots))
+        plots = {
+            "histogram": f"../plots/{sample}/{smk.params.prep}.histogram.png",
+            "methods_plot": f"../plots/{sample}/{smk.params.prep}.methods.png",
+        }
+        write(
+            os.path.join(os.path.dirname(smk.output.index), "samples", f"{sample}.html"),
+            pages.sample_page(
+                sample,
+                overlays,
+                tile_maps=tile_maps,
+                metrics=metrics,
+                colours=smk.params.colours,
+                zooms=zooms,
+                viewer="openseadragon",
+                **plots,
+            ),
+        )
         # The report's copy: everything inlined (a report entry is one file), overlays as previews.
-        inline = {key: data_uri(shrink(os.path.join(results, "samples", path), 1200)) for key, path in plots.items()}
+        inline = {
+            key: data_uri(shrink(os.path.join(results, "samples", path), 1200))
+            for key, path in plots.items()
+        }
         # Only the chosen pipeline's and the references' overlays (the others' masks are in the
         # side-by-side plot): each preview of a textured image weighs about a megabyte.
         overlays = [item for item in overlays if item["kind"]] or overlays[:1]
         for item in overlays:
             item["path"] = data_uri(shrink(os.path.join(results, "samples", item["path"]), PREVIEW))
-        tile_maps = [(m, data_uri(shrink(os.path.join(results, "samples", p), 900))) for m, p in tile_maps]
-        write(os.path.join(os.path.dirname(smk.output.report_index), f"{sample}.html"),
-              pages.sample_page(sample, overlays, tile_maps=tile_maps, metrics=metrics, colours=smk.params.colours,
-                                note="Previews of the chosen pipeline's overlay (and of any reference): every "
-                                     "pipeline's full-size overlay and the zoomable view are in "
-                                     f"results/samples/{sample}.html.", **inline).replace(
-                                    'href="../index.html"', 'href="#"'))
+        tile_maps = [
+            (m, data_uri(shrink(os.path.join(results, "samples", p), 900))) for m, p in tile_maps
+        ]
+        write(
+            os.path.join(os.path.dirname(smk.output.report_index), f"{sample}.html"),
+            pages.sample_page(
+                sample,
+                overlays,
+                tile_maps=tile_maps,
+                metrics=metrics,
+                colours=smk.params.colours,
+                note="Previews of the chosen pipeline's overlay (and of any reference): every "
+                "pipeline's full-size overlay and the zoomable view are in "
+                f"results/samples/{sample}.html.",
+                **inline,
+            ).replace('href="../index.html"', 'href="#"'),
+        )
     plot = smk.input.get("selection_plot")
-    write(smk.output.index, pages.index_page(selection, summary, cards, "plots/selection.png" if plot else None))
-    write(smk.output.report_index, pages.index_page(selection, summary, report_cards,
-                                                    data_uri(shrink(plot, 1400)) if plot else None))
+    write(
+        smk.output.index,
+        pages.index_page(selection, summary, cards, "plots/selection.png" if plot else None),
+    )
+    write(
+        smk.output.report_index,
+        pages.index_page(
+            selection, summary, report_cards, data_uri(shrink(plot, 1400)) if plot else None
+        ),
+    )
     # The report's first screen: the answer, then the workflow's own description (Jinja, rendered
     # by Snakemake); the Snakefile uses this file as its report text once it exists.
     with open(smk.params.report_text) as handle:
         description = handle.read()
     sentence = pages.answer(selection).replace("*", "\\*").replace("`", "\\`").replace("_", "\\_")
-    write(smk.output.report_text, f"**{sentence}**\n\nRanking, per-image scores and sample pages: index.html_ "
-          "(category *1. Answer*).\n\n" + description)
+    write(
+        smk.output.report_text,
+        f"**{sentence}**\n\nRanking, per-image scores and sample pages: index.html_ "
+        "(category *1. Answer*).\n\n" + description,
+    )
     # OpenSeadragon, vendored with its licence, next to the pages (they open from disk).
     target = smk.output.viewer
     if os.path.exists(target):

@@ -14,15 +14,22 @@ def main(smk):
 
     def image_pages():
         for z in range(slices):
-            image, truth = make_phantom((height, width), seed=smk.params.seed, z=z, dtype=smk.params.dtype)
+            image, truth = make_phantom(
+                (height, width), seed=smk.params.seed, z=z, dtype=smk.params.dtype
+            )
             truths.append(np.packbits(truth))  # 1 bit per pixel until the truth file is written
             yield image
 
     page = {"photometric": "minisblack", "metadata": {"axes": "ZYX" if slices > 1 else "YX"}}
     stack_shape = (slices, height, width) if slices > 1 else (height, width)
     write_tiff(smk.output.image, image_pages(), shape=stack_shape, dtype=smk.params.dtype, **page)
-    masks = (np.unpackbits(bits, count=height * width).reshape(height, width) * np.uint8(255) for bits in truths)
-    write_tiff(smk.output.truth, masks, shape=stack_shape, dtype=np.uint8, compression="zlib", **page)
+    masks = (
+        np.unpackbits(bits, count=height * width).reshape(height, width) * np.uint8(255)
+        for bits in truths
+    )
+    write_tiff(
+        smk.output.truth, masks, shape=stack_shape, dtype=np.uint8, compression="zlib", **page
+    )
 
 
 run_step(main, snakemake)  # noqa: F821 - provided by Snakemake

@@ -9,9 +9,30 @@ from segval.metrics import COUNT_NAMES, SCORE_NAMES, add_counts, scores
 from segval.runner import run_step
 from segval.tables import read_tsv, write_tsv
 
-BOUNDARY = ("hd", "hd95", "assd", "hd_lower", "hd_upper", "hd95_lower", "hd95_upper", "assd_lower", "assd_upper", "unresolved")
-COLUMNS = ("sample", "prep", "method", "scope", "z", "threshold", "status") + COUNT_NAMES + SCORE_NAMES + ("edge_case",) + BOUNDARY
-TILE_COLUMNS = ("sample", "prep", "method", "z", "row", "col", "y0", "y1", "x0", "x1") + COUNT_NAMES + ("f1", "mcc", "edge_case")
+BOUNDARY = (
+    "hd",
+    "hd95",
+    "assd",
+    "hd_lower",
+    "hd_upper",
+    "hd95_lower",
+    "hd95_upper",
+    "assd_lower",
+    "assd_upper",
+    "unresolved",
+)
+COLUMNS = (
+    ("sample", "prep", "method", "scope", "z", "threshold", "status")
+    + COUNT_NAMES
+    + SCORE_NAMES
+    + ("edge_case",)
+    + BOUNDARY
+)
+TILE_COLUMNS = (
+    ("sample", "prep", "method", "z", "row", "col", "y0", "y1", "x0", "x1")
+    + COUNT_NAMES
+    + ("f1", "mcc", "edge_case")
+)
 
 
 def boundary_columns(summaries):
@@ -27,7 +48,11 @@ def main(smk):
     if smk.input.threshold:
         with open(smk.input.threshold[0]) as handle:
             thresholds = json.load(handle)["thresholds"]
-    ids = {"sample": smk.wildcards.sample, "prep": smk.wildcards.prep, "method": smk.wildcards.method}
+    ids = {
+        "sample": smk.wildcards.sample,
+        "prep": smk.wildcards.prep,
+        "method": smk.wildcards.method,
+    }
     policy = smk.params.policy
     status = combined_status(t["status"] for t in thresholds)
     image_threshold = thresholds[0]["threshold"] if len(thresholds) == 1 else None
@@ -39,21 +64,47 @@ def main(smk):
                 distances.setdefault(int(z), []).append(TileDistances.from_dict(summary))
     rows = []
     if not tiles:  # no ground truth: the threshold is all there is to report
-        rows.append({**ids, "scope": "image", "threshold": image_threshold, "status": "no_ground_truth"})
+        rows.append(
+            {**ids, "scope": "image", "threshold": image_threshold, "status": "no_ground_truth"}
+        )
     else:
         everything = [s for summaries in distances.values() for s in summaries]
-        rows.append({**ids, "scope": "image", "threshold": image_threshold, "status": status,
-                     **_scored(tiles, policy), **boundary_columns(everything)})
+        rows.append(
+            {
+                **ids,
+                "scope": "image",
+                "threshold": image_threshold,
+                "status": status,
+                **_scored(tiles, policy),
+                **boundary_columns(everything),
+            }
+        )
         slices = sorted({row["z"] for row in tiles})
         if len(slices) > 1:
             by_z = {t["z"]: t for t in thresholds if t["z"] is not None}
             for z in slices:
                 subset = [row for row in tiles if row["z"] == z]
                 threshold = by_z[z]["threshold"] if z in by_z else image_threshold
-                rows.append({**ids, "scope": "slice", "z": z, "threshold": threshold, "status": status,
-                             **_scored(subset, policy), **boundary_columns(distances.get(z, []))})
+                rows.append(
+                    {
+                        **ids,
+                        "scope": "slice",
+                        "z": z,
+                        "threshold": threshold,
+                        "status": status,
+                        **_scored(subset, policy),
+                        **boundary_columns(distances.get(z, [])),
+                    }
+                )
     write_tsv(smk.output.metrics, rows, COLUMNS)
-    tile_rows = [{**ids, **row, **{k: v for k, v in scores(row, policy).items() if k in ("f1", "mcc", "edge_case")}} for row in tiles]
+    tile_rows = [
+        {
+            **ids,
+            **row,
+            **{k: v for k, v in scores(row, policy).items() if k in ("f1", "mcc", "edge_case")},
+        }
+        for row in tiles
+    ]
     write_tsv(smk.output.tiles, tile_rows, TILE_COLUMNS)
 
 

@@ -5,7 +5,6 @@ slices when it has no ground truth), each labelled with its slice index.  Large 
 downsampled so that the PNG stays within ``overlay.max_pixels``.
 """
 
-
 import cv2
 import numpy as np
 
@@ -35,7 +34,16 @@ def montage(panels, labels, columns):
     for index, (panel, label) in enumerate(zip(panels, labels)):
         top, left = (index // columns) * (height + gap), (index % columns) * (width + gap)
         sheet[top : top + height, left : left + width] = panel
-        cv2.putText(sheet, label, (left + 6, top + 22), cv2.FONT_HERSHEY_SIMPLEX, 0.7, (255, 255, 255), 2, cv2.LINE_AA)
+        cv2.putText(
+            sheet,
+            label,
+            (left + 6, top + 22),
+            cv2.FONT_HERSHEY_SIMPLEX,
+            0.7,
+            (255, 255, 255),
+            2,
+            cv2.LINE_AA,
+        )
     return sheet
 
 
@@ -48,16 +56,29 @@ def main(smk):
     factor = factor_for((height * rows, width * columns), smk.params.max_pixels)
     panels = []
     # The confusion stack holds the traced slices only; a mask stack holds every slice.
-    label_slice = {z: i for i, z in enumerate(manifest["truth"]["slices"])} if smk.params.has_truth else None
-    with ImageReader(smk.input.image, channel=smk.params.channel) as image, ImageReader(smk.input.labels) as labels:
+    label_slice = (
+        {z: i for i, z in enumerate(manifest["truth"]["slices"])} if smk.params.has_truth else None
+    )
+    with (
+        ImageReader(smk.input.image, channel=smk.params.channel) as image,
+        ImageReader(smk.input.labels) as labels,
+    ):
         for z in shown:
             gray = reduced_slice(image, z, factor, plan.tile_size, block_mean)
             z_label = label_slice[z] if label_slice else z
-            code = reduced_slice(labels, z_label, factor, plan.tile_size, block_confusion if smk.params.has_truth else block_max)
+            code = reduced_slice(
+                labels,
+                z_label,
+                factor,
+                plan.tile_size,
+                block_confusion if smk.params.has_truth else block_max,
+            )
             if not smk.params.has_truth:  # no ground truth: predicted foreground in the TP colour
                 code = np.where(code != 0, TP, TN).astype(np.uint8)
             low, high = (None, None) if gray.dtype == np.uint8 else np.percentile(gray, [0.5, 99.5])
-            panels.append(overlay(to_uint8(gray, low, high), code, smk.params.alpha, smk.params.colours))
+            panels.append(
+                overlay(to_uint8(gray, low, high), code, smk.params.alpha, smk.params.colours)
+            )
     if len(panels) == 1 and plan.shape[0] == 1:
         picture = panels[0]
     else:

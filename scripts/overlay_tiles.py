@@ -1,6 +1,5 @@
 """Full-resolution overlay tiles (on request): one PNG per tile of each traced slice."""
 
-
 import numpy as np
 
 from segval.files import atomic_output
@@ -17,7 +16,10 @@ def main(smk):
     label_slice = {z: i for i, z in enumerate(traced)} if smk.params.has_truth else None
     with atomic_output(smk.output[0]) as folder:
         folder.mkdir()
-        with ImageReader(smk.input.image, channel=smk.params.channel) as image, ImageReader(smk.input.labels) as labels:
+        with (
+            ImageReader(smk.input.image, channel=smk.params.channel) as image,
+            ImageReader(smk.input.labels) as labels,
+        ):
             low = high = None
             if image.dtype != np.uint8:  # one display range for every tile: from a coarse sample
                 sample = image.read(traced[0], 0, plan.shape[1], 0, plan.shape[2])[::16, ::16]
@@ -32,7 +34,12 @@ def main(smk):
                     if not smk.params.has_truth:
                         code = np.where(code != 0, TP, TN).astype(np.uint8)
                     name = f"z{tile.z:04d}_y{tile.y0:06d}_x{tile.x0:06d}.png"
-                    write_png(folder / name, overlay(to_uint8(gray, low, high), code, smk.params.alpha, smk.params.colours))
+                    write_png(
+                        folder / name,
+                        overlay(
+                            to_uint8(gray, low, high), code, smk.params.alpha, smk.params.colours
+                        ),
+                    )
 
 
 run_step(main, snakemake)  # noqa: F821 - provided by Snakemake

@@ -39,7 +39,9 @@ def check_mask(path, image, rule, band_rows, what, slices="all"):
         try:
             mapped = parse_slices(slices, image.shape[0])
         except ValueError as error:
-            raise SegvalError(f"truth_slices: {error}", path, "correct the truth_slices column") from None
+            raise SegvalError(
+                f"truth_slices: {error}", path, "correct the truth_slices column"
+            ) from None
         if len(mapped) != info.shape[0]:
             raise SegvalError(
                 f"truth_slices lists {len(mapped)} slice(s) but the {what} has {info.shape[0]}",
@@ -54,7 +56,9 @@ def check_mask(path, image, rule, band_rows, what, slices="all"):
             fix += ", or list in the sheet's truth_slices column which image slices it traces (e.g. 0,100,200-203)"
         if slices == "one-or-all":
             fix += ", or a single slice for all"
-        raise SegvalError(f"{what} has {info.shape[0]} slice(s) but the image has {image.shape[0]}", path, fix)
+        raise SegvalError(
+            f"{what} has {info.shape[0]} slice(s) but the image has {image.shape[0]}", path, fix
+        )
     check_complete(path)
     values = set()
     # Masks are read as their first channel: a colour mask is accepted only when its colour
@@ -111,7 +115,9 @@ def check_float_pixels(path, channel, band_rows):
         logging.getLogger("segval").warning(
             "%s: %d of %d pixels are NaN or infinite: the thresholds ignore them; NaN and -inf pixels are "
             "background in the masks, +inf foreground",
-            path, total - finite, total,
+            path,
+            total - finite,
+            total,
         )
 
 
@@ -122,10 +128,18 @@ def main(smk):
     band = smk.params.tile_size
     if image.dtype.startswith("float"):
         check_float_pixels(smk.input.image, smk.params.channel, band)
-    manifest = {"sample": smk.wildcards.sample, "image": image.to_dict(), "truth": None, "roi": None, "predictions": {}}
+    manifest = {
+        "sample": smk.wildcards.sample,
+        "image": image.to_dict(),
+        "truth": None,
+        "roi": None,
+        "predictions": {},
+    }
     if smk.input.truth:
         spec = smk.params.truth_slices or "all"
-        info, traced = check_mask(smk.input.truth[0], image, smk.params.truth_rule, band, "ground truth", spec)
+        info, traced = check_mask(
+            smk.input.truth[0], image, smk.params.truth_rule, band, "ground truth", spec
+        )
         manifest["truth"] = dict(info.to_dict(), slices=traced)
     if smk.input.roi:
         info, _ = check_mask(smk.input.roi[0], image, "nonzero", band, "ROI", "one-or-all")
@@ -133,7 +147,9 @@ def main(smk):
     for label, path in zip(smk.params.prediction_labels, smk.input.predictions):
         info, _ = check_mask(path, image, smk.params.prediction_rule, band, f"prediction {label!r}")
         manifest["predictions"][label] = info.to_dict()
-    cuts = plan(image.shape, smk.params.tile_size, smk.params.chunk_megapixels, smk.params.whole_slices)
+    cuts = plan(
+        image.shape, smk.params.tile_size, smk.params.chunk_megapixels, smk.params.whole_slices
+    )
     manifest.update(cuts.to_dict())
     with atomic_output(smk.output[0]) as tmp:
         tmp.write_text(json.dumps(manifest, indent=1) + "\n")

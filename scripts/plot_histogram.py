@@ -5,12 +5,12 @@ import json
 import matplotlib
 
 matplotlib.use("Agg")  # no display on clusters
-import matplotlib.pyplot as plt  # noqa: E402
-import numpy as np  # noqa: E402
+import matplotlib.pyplot as plt
+import numpy as np
 
-from segval.files import atomic_output  # noqa: E402
-from segval.scales import group_thresholds, original_threshold  # noqa: E402
-from segval.runner import run_step  # noqa: E402
+from segval.files import atomic_output
+from segval.runner import run_step
+from segval.scales import group_thresholds, original_threshold
 
 
 def main(smk):
@@ -50,8 +50,13 @@ def main(smk):
     scale = "inverted (max - x), then " if inverted else ""
     ax.set_xlabel(f"intensity after preprocessing: {scale}{smk.wildcards.prep}")
     ax.set_ylabel("pixels")
-    rule = "value > threshold" + (" on this inverted scale; original < (max - threshold)" if inverted else "")
-    ax.set_title(f"{smk.wildcards.sample}: histogram and thresholds\n(foreground = {rule})", fontsize="medium")
+    rule = "value > threshold" + (
+        " on this inverted scale; original < (max - threshold)" if inverted else ""
+    )
+    ax.set_title(
+        f"{smk.wildcards.sample}: histogram and thresholds\n(foreground = {rule})",
+        fontsize="medium",
+    )
     if named:
         ax.legend(fontsize="small", ncols=1 if inverted else 2)
     with atomic_output(smk.output[0]) as tmp:

@@ -6,16 +6,16 @@ import json
 import matplotlib
 
 matplotlib.use("Agg")  # no display on clusters
-import matplotlib.pyplot as plt  # noqa: E402
-import numpy as np  # noqa: E402
+import matplotlib.pyplot as plt
+import numpy as np
 
-from segval.downsample import block_max, block_mean, factor_for, reduced_slice  # noqa: E402
-from segval.files import atomic_output  # noqa: E402
-from segval.io import ImageReader  # noqa: E402
-from segval.overlay import to_uint8  # noqa: E402
-from segval.runner import log, run_step  # noqa: E402
-from segval.tables import read_tsv  # noqa: E402
-from segval.tiling import load_manifest  # noqa: E402
+from segval.downsample import block_max, block_mean, factor_for, reduced_slice
+from segval.files import atomic_output
+from segval.io import ImageReader
+from segval.overlay import to_uint8
+from segval.runner import log, run_step
+from segval.tables import read_tsv
+from segval.tiling import load_manifest
 
 PANEL_PIXELS = 512 * 512
 
@@ -39,7 +39,9 @@ def title(method, threshold_path, metrics_path, stack):
     if metrics_path:
         row = read_tsv(metrics_path)[0]
         if row["f1"] is not None:
-            text += f"\nF1 {row['f1']:.3f}  MCC {row['mcc']:.3f}" + (" (traced slices)" if stack else "")
+            text += f"\nF1 {row['f1']:.3f}  MCC {row['mcc']:.3f}" + (
+                " (traced slices)" if stack else ""
+            )
     return text
 
 
@@ -54,21 +56,38 @@ def main(smk):
     low, high = (None, None) if gray.dtype == np.uint8 else np.percentile(gray, [0.5, 99.5])
     panels = [("image" + (f", slice {z}" if slices > 1 else ""), to_uint8(gray, low, high))]
     metrics = list(smk.input.metrics) or [None] * len(smk.input.masks)
-    thresholds = list(smk.input.thresholds) + [None] * (len(smk.input.masks) - len(smk.input.thresholds))
-    for method, mask_path, threshold_path, metrics_path in zip(smk.params.methods, smk.input.masks, thresholds, metrics):
+    thresholds = list(smk.input.thresholds) + [None] * (
+        len(smk.input.masks) - len(smk.input.thresholds)
+    )
+    for method, mask_path, threshold_path, metrics_path in zip(
+        smk.params.methods, smk.input.masks, thresholds, metrics
+    ):
         with ImageReader(mask_path) as reader:
-            panels.append((title(method, threshold_path, metrics_path, slices > 1), reduced_slice(reader, z, factor, plan.tile_size, block_max)))
+            panels.append(
+                (
+                    title(method, threshold_path, metrics_path, slices > 1),
+                    reduced_slice(reader, z, factor, plan.tile_size, block_max),
+                )
+            )
     columns = min(4, len(panels))
     rows = -(-len(panels) // columns)
     aspect = width / height
-    fig, axes = plt.subplots(rows, columns, figsize=(3.2 * aspect * columns, 3.6 * rows), squeeze=False, layout="constrained")
+    fig, axes = plt.subplots(
+        rows,
+        columns,
+        figsize=(3.2 * aspect * columns, 3.6 * rows),
+        squeeze=False,
+        layout="constrained",
+    )
     for ax, (label, picture) in zip(axes.flat, panels):
         log.info("panel: %s", label.replace("\n", " | "))
         ax.imshow(picture, cmap="gray", interpolation="nearest")
         ax.set_title(label, fontsize="small")
     for ax in axes.flat:
         ax.axis("off")
-    fig.suptitle(f"{smk.wildcards.sample} ({smk.wildcards.prep}): masks of every method (foreground white)")
+    fig.suptitle(
+        f"{smk.wildcards.sample} ({smk.wildcards.prep}): masks of every method (foreground white)"
+    )
     with atomic_output(smk.output[0]) as tmp:
         fig.savefig(tmp, dpi=100)
 

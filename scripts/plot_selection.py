@@ -5,13 +5,13 @@ import json
 import matplotlib
 
 matplotlib.use("Agg")  # no display on clusters
-import matplotlib.pyplot as plt  # noqa: E402
-import numpy as np  # noqa: E402
+import matplotlib.pyplot as plt
+import numpy as np
 
-from segval.evaluation import images_by_method  # noqa: E402
-from segval.files import atomic_output  # noqa: E402
-from segval.runner import run_step  # noqa: E402
-from segval.tables import read_tsv  # noqa: E402
+from segval.evaluation import images_by_method
+from segval.files import atomic_output
+from segval.runner import run_step
+from segval.tables import read_tsv
 
 
 def main(smk):
@@ -19,23 +19,46 @@ def main(smk):
         selection = json.load(handle)
     metric = selection["metric"]
     grouped = images_by_method(row for path in smk.input.metrics for row in read_tsv(path))
-    per_method = {f"{prep}.{method}": {r["sample"]: r[metric] for r in rows} for (prep, method), rows in grouped.items()}
+    per_method = {
+        f"{prep}.{method}": {r["sample"]: r[metric] for r in rows}
+        for (prep, method), rows in grouped.items()
+    }
     methods = [row["method"] for row in selection["ranking"]]
-    references = [row["method"] for row in selection.get("references", [])]  # the human level, unranked
+    references = [
+        row["method"] for row in selection.get("references", [])
+    ]  # the human level, unranked
     images = selection["images"]
-    values = np.array([[per_method[m].get(i, np.nan) for i in images] for m in methods + references], dtype=float)
+    values = np.array(
+        [[per_method[m].get(i, np.nan) for i in images] for m in methods + references], dtype=float
+    )
     values = values.reshape(len(methods) + len(references), len(images))
     rows = len(methods) + len(references)
-    fig, ax = plt.subplots(figsize=(4 + 0.9 * max(len(images), 1), 2 + 0.4 * max(rows, 1)), layout="constrained")
-    image = ax.imshow(values, cmap="viridis", vmin=-1 if metric in ("mcc", "kappa") else 0, vmax=1, aspect="auto")
+    fig, ax = plt.subplots(
+        figsize=(4 + 0.9 * max(len(images), 1), 2 + 0.4 * max(rows, 1)), layout="constrained"
+    )
+    image = ax.imshow(
+        values, cmap="viridis", vmin=-1 if metric in ("mcc", "kappa") else 0, vmax=1, aspect="auto"
+    )
     ax.set_xticks(range(len(images)), images, rotation=45, ha="right")
-    ax.set_yticks(range(rows), [f"{i + 1}. {m}" for i, m in enumerate(methods)] + [f"reference: {m}" for m in references])
+    ax.set_yticks(
+        range(rows),
+        [f"{i + 1}. {m}" for i, m in enumerate(methods)] + [f"reference: {m}" for m in references],
+    )
     if references:
         ax.axhline(len(methods) - 0.5, color="white", linewidth=3)
     for (row, column), value in np.ndenumerate(values):
         if np.isfinite(value):
-            ax.text(column, row, f"{value:.2f}", ha="center", va="center", fontsize="x-small", color="white" if value < 0.5 else "black")
+            ax.text(
+                column,
+                row,
+                f"{value:.2f}",
+                ha="center",
+                va="center",
+                fontsize="x-small",
+                color="white" if value < 0.5 else "black",
+            )
     fig.colorbar(image, ax=ax, label=metric.upper())
+
     def number(value):
         return "n/a" if value is None else f"{value:.3f}"
 

@@ -34,7 +34,9 @@ def main(smk):
 
         def tile_mask(tile):
             if local:
-                padded = read_padded(denoised.read, plan.shape, tile.z, tile.y0, tile.y1, tile.x0, tile.x1, halo)
+                padded = read_padded(
+                    denoised.read, plan.shape, tile.z, tile.y0, tile.y1, tile.x0, tile.x1, halo
+                )
                 mask = local_mask(padded, name, params)
             else:
                 values = denoised.read(tile.z, tile.y0, tile.y1, tile.x0, tile.x1)
@@ -58,13 +60,24 @@ def main(smk):
                 for tile in on_slice:
                     yield mask[tile.y0 : tile.y1, tile.x0 : tile.x1]
 
-        masks = cleaned_tiles() if (min_object or max_hole) else (tile_mask(tile) for tile in plan.tiles(chunk))
+        masks = (
+            cleaned_tiles()
+            if (min_object or max_hole)
+            else (tile_mask(tile) for tile in plan.tiles(chunk))
+        )
         shape = (chunk.z1 - chunk.z0, chunk.y1 - chunk.y0, width)
         tiles = (np.ascontiguousarray(mask).view(np.uint8) * np.uint8(255) for mask in masks)
         if smk.input.zarr:  # OME-Zarr output: this job writes its share of the image too
             positions = [(t.z, t.y0, t.x0) for t in plan.tiles(chunk)]
             tiles = BandWriter(smk.input.zarr[0]).passing(tiles, positions)
-        write_tiles(smk.output[0], tiles, shape, np.uint8, plan.tile_size, pyramid=plan.pyramid(chunk, "max"))
+        write_tiles(
+            smk.output[0],
+            tiles,
+            shape,
+            np.uint8,
+            plan.tile_size,
+            pyramid=plan.pyramid(chunk, "max"),
+        )
 
 
 run_step(main, snakemake)  # noqa: F821 - provided by Snakemake

@@ -12,15 +12,31 @@ from segval.tables import read_tsv, write_tsv
 
 def main(smk):
     grouped = images_by_method(row for path in smk.input for row in read_tsv(path))
-    table = {f"{prep}.{method}": {row["sample"]: row for row in images} for (prep, method), images in grouped.items()}
-    result = select(table, smk.params.metric, smk.params.policy, smk.params.split, smk.params.resamples, smk.params.seed,
-                    references=smk.params.references)
+    table = {
+        f"{prep}.{method}": {row["sample"]: row for row in images}
+        for (prep, method), images in grouped.items()
+    }
+    result = select(
+        table,
+        smk.params.metric,
+        smk.params.policy,
+        smk.params.split,
+        smk.params.resamples,
+        smk.params.seed,
+        references=smk.params.references,
+    )
     # References (another expert) follow the ranking, labelled `reference` in the rank column.
-    write_tsv(smk.output.tsv, result["ranking"] + result["references"],
-              ("rank", "method", "pooled", "pooled_low", "pooled_high", "mean", "images", "not_found"))
+    write_tsv(
+        smk.output.tsv,
+        result["ranking"] + result["references"],
+        ("rank", "method", "pooled", "pooled_low", "pooled_high", "mean", "images", "not_found"),
+    )
     for method, missing in result["left_out"].items():
-        log.warning("selection: %s left out of the ranking: no counts for %s (methods are compared on the same images)",
-                    method, ", ".join(missing))
+        log.warning(
+            "selection: %s left out of the ranking: no counts for %s (methods are compared on the same images)",
+            method,
+            ", ".join(missing),
+        )
     with atomic_output(smk.output.json) as tmp:
         tmp.write_text(json.dumps(_without_nan(result), indent=1) + "\n")
 

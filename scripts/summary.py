@@ -7,7 +7,12 @@ from segval.metrics import COUNT_NAMES, SCORE_NAMES, add_counts, scores
 from segval.runner import run_step
 from segval.tables import read_tsv, write_tsv
 
-COLUMNS = ("sample", "prep", "method", "threshold", "status") + COUNT_NAMES + SCORE_NAMES + ("edge_case", "hd", "hd95", "assd", "images")
+COLUMNS = (
+    ("sample", "prep", "method", "threshold", "status")
+    + COUNT_NAMES
+    + SCORE_NAMES
+    + ("edge_case", "hd", "hd95", "assd", "images")
+)
 
 
 def main(smk):
@@ -16,12 +21,26 @@ def main(smk):
         row["images"] = 1
     pooled = []
     for prep, method in dict.fromkeys((row["prep"], row["method"]) for row in rows):
-        scored = [r for r in rows if (r["prep"], r["method"]) == (prep, method) and r["status"] != "no_ground_truth"]
+        scored = [
+            r
+            for r in rows
+            if (r["prep"], r["method"]) == (prep, method) and r["status"] != "no_ground_truth"
+        ]
         if not scored:
             continue
         counts = add_counts(*scored)
         status = combined_status(r["status"] for r in scored)
-        pooled.append({"sample": POOLED, "prep": prep, "method": method, "status": status, "images": len(scored), **counts, **scores(counts, smk.params.policy)})
+        pooled.append(
+            {
+                "sample": POOLED,
+                "prep": prep,
+                "method": method,
+                "status": status,
+                "images": len(scored),
+                **counts,
+                **scores(counts, smk.params.policy),
+            }
+        )
     write_tsv(smk.output[0], rows + pooled, COLUMNS)
 
 

@@ -6,10 +6,10 @@ import logging
 import numpy as np
 
 from segval.errors import THRESHOLD_NOT_FOUND, SegvalError, ThresholdNotFound
-from segval.histograms import FLOAT_BINS, float_edges, float_histogram
 from segval.files import atomic_output
-from segval.stitching import ChunkSet
+from segval.histograms import FLOAT_BINS, float_edges, float_histogram
 from segval.runner import run_step
+from segval.stitching import ChunkSet
 from segval.thresholds import is_local, parse_method, threshold_equalized, threshold_from_histogram
 from segval.tiling import Plan
 
@@ -18,7 +18,10 @@ log = logging.getLogger("segval")
 
 def load_histograms(paths):
     parts = [np.load(path) for path in paths]
-    merged = {key: np.concatenate([p[key] for p in parts]) for key in ("z", "counts", "sums", "pixels", "low", "high")}
+    merged = {
+        key: np.concatenate([p[key] for p in parts])
+        for key in ("z", "counts", "sums", "pixels", "low", "high")
+    }
     merged["offset"] = int(parts[0]["offset"])
     merged["dtype"] = str(parts[0]["dtype"])
     if "tile_counts" in parts[0]:
@@ -30,7 +33,12 @@ def load_histograms(paths):
 def groups(hist, scope):
     """(key, histogram counts, exact value sum) per unit of the threshold's scope."""
     if scope == "image":
-        yield {"z": None, "row": None, "col": None}, hist["counts"].sum(axis=0), hist["sums"].sum(), slice(None)
+        yield (
+            {"z": None, "row": None, "col": None},
+            hist["counts"].sum(axis=0),
+            hist["sums"].sum(),
+            slice(None),
+        )
     elif scope == "slice":
         for i, z in enumerate(hist["z"]):
             yield {"z": int(z), "row": None, "col": None}, hist["counts"][i], hist["sums"][i], [i]
@@ -59,7 +67,12 @@ def main(smk):
     method, scope = smk.params.method, smk.params.scope
     if is_local(method):  # no global threshold: record the parameters the segment step will use
         name, params = parse_method(method)
-        result = {"method": method, "scope": "local", "local": {"name": name, "params": params}, "thresholds": []}
+        result = {
+            "method": method,
+            "scope": "local",
+            "local": {"name": name, "params": params},
+            "thresholds": [],
+        }
         with atomic_output(smk.output[0]) as tmp:
             tmp.write_text(json.dumps(result, indent=1) + "\n")
         return
@@ -83,14 +96,23 @@ def main(smk):
         edges = None
         if is_float:
             counts, edges = float_counts(smk, plan, hist, selector)
-            float_histogram_used = float_histogram_used or {"counts": counts.tolist(), "edges": edges.tolist()}
+            float_histogram_used = float_histogram_used or {
+                "counts": counts.tolist(),
+                "edges": edges.tolist(),
+            }
         entry = dict(key, status="ok", message="")
         try:
             if smk.params.equalize:
-                entry["threshold"] = threshold_equalized(counts, method, hist["dtype"], offset=hist["offset"])
+                entry["threshold"] = threshold_equalized(
+                    counts, method, hist["dtype"], offset=hist["offset"]
+                )
             else:
                 entry["threshold"] = threshold_from_histogram(
-                    counts, method, edges, offset=hist["offset"], total=None if total is None else total.item()
+                    counts,
+                    method,
+                    edges,
+                    offset=hist["offset"],
+                    total=None if total is None else total.item(),
                 )
         except ThresholdNotFound as error:
             # Read from the config, not params: adding a method must not rerun the others' thresholds.

@@ -49,17 +49,25 @@ def inputs(tmp_path_factory):
     cv2.imwrite(str(d / "gray.png"), image)
     zero = np.zeros_like(truth)
     cv2.imwrite(str(d / "truth_green.png"), _rgb(zero, truth, zero))  # vessels drawn in green
-    cv2.imwrite(str(d / "truth_grey_rgb.png"), _rgb(truth, truth, truth))  # a grey mask saved as RGB
+    cv2.imwrite(
+        str(d / "truth_grey_rgb.png"), _rgb(truth, truth, truth)
+    )  # a grey mask saved as RGB
     cv2.imwrite(str(d / "roi_zero.png"), zero)
     cv2.imwrite(str(d / "roi_red.png"), _rgb(truth, zero, zero))
     cv2.imwrite(str(d / "narrow.png"), np.zeros((H, W - 4), np.uint8))
     tifffile.imwrite(d / "truth_stack3.tif", np.stack([truth] * 3), photometric="minisblack")
-    for name, data in [("image.tif", "trunc_image.tif"), ("image.png", "trunc_image.png"), ("truth.png", "trunc_truth.png")]:
+    for name, data in [
+        ("image.tif", "trunc_image.tif"),
+        ("image.png", "trunc_image.png"),
+        ("truth.png", "trunc_truth.png"),
+    ]:
         raw = (d / name).read_bytes()
         (d / data).write_bytes(raw[: len(raw) * 6 // 10])
     nan = np.full((H, W), np.nan, np.float32)
     tifffile.imwrite(d / "all_nan.tif", nan, photometric="minisblack")
-    tifffile.imwrite(d / "all_inf.tif", np.full((H, W), np.inf, np.float32), photometric="minisblack")
+    tifffile.imwrite(
+        d / "all_inf.tif", np.full((H, W), np.inf, np.float32), photometric="minisblack"
+    )
     some = image.astype(np.float32)
     some[:3, :1] = np.nan
     tifffile.imwrite(d / "some_nan.tif", some, photometric="minisblack")
@@ -77,7 +85,11 @@ def inputs(tmp_path_factory):
 
 
 def digest(folder):
-    return {str(p.relative_to(folder)): hashlib.sha256(p.read_bytes()).hexdigest() for p in sorted(Path(folder).rglob("*")) if p.is_file()}
+    return {
+        str(p.relative_to(folder)): hashlib.sha256(p.read_bytes()).hexdigest()
+        for p in sorted(Path(folder).rglob("*"))
+        if p.is_file()
+    }
 
 
 def tree(folder):
@@ -88,12 +100,27 @@ def snakemake(workdir, config_text, *args, forked=False):
     """Run snakemake on ``config_text`` in ``workdir``: (exit code, stdout + stderr)."""
     workdir.mkdir(parents=True, exist_ok=True)
     (workdir / "config.yaml").write_text(config_text)
-    argv = ["--snakefile", str(REPO / "Snakefile"), "--directory", str(workdir),
-            "--configfile", str(workdir / "config.yaml"), "--cores", "2", *args]
+    argv = [
+        "--snakefile",
+        str(REPO / "Snakefile"),
+        "--directory",
+        str(workdir),
+        "--configfile",
+        str(workdir / "config.yaml"),
+        "--cores",
+        "2",
+        *args,
+    ]
     if forked:
         return _forked_cli(argv, workdir.parent / "output.txt")
-    result = subprocess.run([sys.executable, "-m", "snakemake", *argv], check=False, capture_output=True, text=True, timeout=600,
-                            env=dict(os.environ, PYTHONDONTWRITEBYTECODE="1"))
+    result = subprocess.run(
+        [sys.executable, "-m", "snakemake", *argv],
+        check=False,
+        capture_output=True,
+        text=True,
+        timeout=600,
+        env=dict(os.environ, PYTHONDONTWRITEBYTECODE="1"),
+    )
     return result.returncode, result.stdout + result.stderr
 
 
@@ -122,7 +149,11 @@ def _forked_cli(argv, output_path):
 
 def sheet_text(rows):
     columns = list(dict.fromkeys(column for row in rows for column in row))
-    return "\t".join(columns) + "\n" + "".join("\t".join(str(row.get(c, "")) for c in columns) + "\n" for row in rows)
+    return (
+        "\t".join(columns)
+        + "\n"
+        + "".join("\t".join(str(row.get(c, "")) for c in columns) + "\n" for row in rows)
+    )
 
 
 # --- before any job: config and sheet ---------------------------------------------------------
@@ -143,7 +174,12 @@ PARSE_CASES = [
     ("pixel_size_three", "metrics: {pixel_size: [1, 1, 1]}", {}, ["`metrics.pixel_size`"]),
     ("boundary_halo_zero", "metrics: {boundary_halo: 0}", {}, ["`metrics.boundary_halo`"]),
     ("bootstrap_small", "selection: {bootstrap: 10}", {}, ["`selection.bootstrap`"]),
-    ("colour_out_of_range", "overlay: {colours: {tp: [0, 0, 300]}}", {}, ["`overlay.colours.tp.2`"]),
+    (
+        "colour_out_of_range",
+        "overlay: {colours: {tp: [0, 0, 300]}}",
+        {},
+        ["`overlay.colours.tp.2`"],
+    ),
     ("foreground_float", "ground_truth: {foreground: 1.5}", {}, ["`ground_truth.foreground`"]),
     ("prediction_foreground", "prediction: {foreground: none}", {}, ["`prediction.foreground`"]),
     ("gaussian_negative", "preprocess: [{gaussian: -1}]", {}, ["`preprocess.0.gaussian`"]),
@@ -154,15 +190,45 @@ PARSE_CASES = [
     ("manual_inf", "methods: ['manual:-inf']", {}, ["methods", "'manual:-inf'", "finite"]),
     ("percentile_nan", "methods: ['percentile:nan']", {}, ["methods", "'percentile:nan'"]),
     ("percentile_range", "methods: ['percentile:101']", {}, ["methods", "within 0..100"]),
-    ("manual_spaces_twice", "methods: ['manual:79', 'manual: 79']", {}, ["methods", "'manual:79', 'manual: 79'", "same method"]),
+    (
+        "manual_spaces_twice",
+        "methods: ['manual:79', 'manual: 79']",
+        {},
+        ["methods", "'manual:79', 'manual: 79'", "same method"],
+    ),
     ("method_takes_no_value", "methods: ['otsu:3']", {}, ["methods", "takes no value"]),
     ("method_path", "methods: ['manual:../../victim']", {}, ["methods", "needs a number"]),
     ("local_parameter_text", "methods: ['sauvola:k=high']", {}, ["methods", "needs a number"]),
-    ("phantom_parent", "demo: {phantoms: {'../../victim': {shape: [32, 32]}}}", {}, ["`demo.phantoms`", "../../victim"]),
-    ("phantom_absolute", "demo: {phantoms: {'/tmp/victim': {shape: [32, 32]}}}", {}, ["`demo.phantoms`", "/tmp/victim"]),
-    ("phantom_separator", "demo: {phantoms: {'a/b': {shape: [32, 32]}}}", {}, ["`demo.phantoms`", "a/b"]),
-    ("phantom_tiny", "demo: {phantoms: {p1: {shape: [8, 8]}}}", {}, ["`demo.phantoms.p1.shape", "minimum of 16"]),
-    ("phantom_dtype", "demo: {phantoms: {p1: {shape: [32, 32], dtype: float32}}}", {}, ["`demo.phantoms.p1.dtype`"]),
+    (
+        "phantom_parent",
+        "demo: {phantoms: {'../../victim': {shape: [32, 32]}}}",
+        {},
+        ["`demo.phantoms`", "../../victim"],
+    ),
+    (
+        "phantom_absolute",
+        "demo: {phantoms: {'/tmp/victim': {shape: [32, 32]}}}",
+        {},
+        ["`demo.phantoms`", "/tmp/victim"],
+    ),
+    (
+        "phantom_separator",
+        "demo: {phantoms: {'a/b': {shape: [32, 32]}}}",
+        {},
+        ["`demo.phantoms`", "a/b"],
+    ),
+    (
+        "phantom_tiny",
+        "demo: {phantoms: {p1: {shape: [8, 8]}}}",
+        {},
+        ["`demo.phantoms.p1.shape", "minimum of 16"],
+    ),
+    (
+        "phantom_dtype",
+        "demo: {phantoms: {p1: {shape: [32, 32], dtype: float32}}}",
+        {},
+        ["`demo.phantoms.p1.dtype`"],
+    ),
     ("samples_folder", "samples: {d}/folder", None, ["folder", "sample sheet is a folder"]),
     ("samples_binary", "samples: {d}/truth.png", None, ["truth.png", "not UTF-8 text"]),
     # the sheet
@@ -172,19 +238,64 @@ PARSE_CASES = [
     ("sample_separator", "", {"sample": "a/b"}, ["samples.tsv, row 2", "`sample`"]),
     ("sample_empty", "", {"sample": ""}, ["samples.tsv, row 2", "`sample`"]),
     ("image_empty", "", {"image": ""}, ["samples.tsv, row 2", "`image`"]),
-    ("truth_missing", "", {"ground_truth": "{d}/nowhere.png"}, ["samples.tsv, row 2", "nowhere.png", "does not exist"]),
-    ("roi_missing", "", {"roi": "{d}/nowhere.png"}, ["samples.tsv, row 2", "nowhere.png", "does not exist"]),
-    ("sheet_pixel_size_zero", "", {"pixel_size": "0"}, ["samples.tsv, row 2", "pixel_size '0'", "positive"]),
-    ("sheet_pixel_size_negative", "", {"pixel_size": "-1"}, ["samples.tsv, row 2", "pixel_size '-1'"]),
+    (
+        "truth_missing",
+        "",
+        {"ground_truth": "{d}/nowhere.png"},
+        ["samples.tsv, row 2", "nowhere.png", "does not exist"],
+    ),
+    (
+        "roi_missing",
+        "",
+        {"roi": "{d}/nowhere.png"},
+        ["samples.tsv, row 2", "nowhere.png", "does not exist"],
+    ),
+    (
+        "sheet_pixel_size_zero",
+        "",
+        {"pixel_size": "0"},
+        ["samples.tsv, row 2", "pixel_size '0'", "positive"],
+    ),
+    (
+        "sheet_pixel_size_negative",
+        "",
+        {"pixel_size": "-1"},
+        ["samples.tsv, row 2", "pixel_size '-1'"],
+    ),
     ("sheet_pixel_size_dots", "", {"pixel_size": ".."}, ["samples.tsv, row 2", "pixel_size '..'"]),
-    ("sheet_pixel_size_overflow", "", {"pixel_size": "1e999"}, ["samples.tsv, row 2", "pixel_size '1e999'"]),
+    (
+        "sheet_pixel_size_overflow",
+        "",
+        {"pixel_size": "1e999"},
+        ["samples.tsv, row 2", "pixel_size '1e999'"],
+    ),
     ("sheet_pixel_size_three", "", {"pixel_size": "1,1,1"}, ["samples.tsv, row 2", "`pixel_size`"]),
     ("split_unknown", "", {"split": "validation"}, ["samples.tsv, row 2", "`split`"]),
-    ("truth_slices_without_truth", "", {"ground_truth": "", "truth_slices": "0"}, ["samples.tsv, row 2", "without a ground_truth"]),
+    (
+        "truth_slices_without_truth",
+        "",
+        {"ground_truth": "", "truth_slices": "0"},
+        ["samples.tsv, row 2", "without a ground_truth"],
+    ),
     ("truth_slices_reversed", "", {"truth_slices": "3-1"}, ["samples.tsv, row 2", "truth_slices"]),
-    ("prediction_label_path", "", {"prediction_../victim": "{d}/truth.png"}, ["samples.tsv, row 2", "prediction_../victim"]),
-    ("sheet_extra_field", "", "sample\timage\ns1\t{d}/image.tif\textra\n", ["samples.tsv, row 2", "3 tab-separated fields"]),
-    ("sheet_commas", "", "sample,image\ns1,{d}/image.tif\n", ["samples.tsv", "missing column(s) sample, image"]),
+    (
+        "prediction_label_path",
+        "",
+        {"prediction_../victim": "{d}/truth.png"},
+        ["samples.tsv, row 2", "prediction_../victim"],
+    ),
+    (
+        "sheet_extra_field",
+        "",
+        "sample\timage\ns1\t{d}/image.tif\textra\n",
+        ["samples.tsv, row 2", "3 tab-separated fields"],
+    ),
+    (
+        "sheet_commas",
+        "",
+        "sample,image\ns1,{d}/image.tif\n",
+        ["samples.tsv", "missing column(s) sample, image"],
+    ),
     ("sheet_header_only", "", "sample\timage\n", ["samples.tsv", "no rows"]),
     # what must work
     ("sheet_with_bom", "", "\ufeffsample\timage\ns1\t{d}/image.tif\n", "ok"),
@@ -212,12 +323,20 @@ def test_stops_before_any_job(inputs, tmp_path, case):
         for text in expected + ["Fix:"]:
             assert text in output, f"{text!r} not in:\n{output[-3000:]}"
         if "`" in expected[0]:  # a config key: the fix names the config file
-            assert str(tmp_path / "run" / "config.yaml") in output or "samples.tsv" in expected[0], output[-3000:]
-    assert "Traceback" not in output and "Exception" not in output.replace("WorkflowError", ""), output[-3000:]
+            assert (
+                str(tmp_path / "run" / "config.yaml") in output or "samples.tsv" in expected[0]
+            ), output[-3000:]
+    assert "Traceback" not in output and "Exception" not in output.replace("WorkflowError", ""), (
+        output[-3000:]
+    )
     results = tmp_path / "run" / "results"
     assert not results.exists() or tree(results) == []
     assert digest(d) == digests
-    outside = [p for p in tree(tmp_path.parent) if p not in before and not p.startswith(f"{tmp_path.name}/")]
+    outside = [
+        p
+        for p in tree(tmp_path.parent)
+        if p not in before and not p.startswith(f"{tmp_path.name}/")
+    ]
     assert outside == [], outside
 
 
@@ -225,9 +344,17 @@ def test_stops_before_any_job(inputs, tmp_path, case):
 # (sample, sheet row's changes, expected texts in its plan log; "ok": the plan passes, texts are
 # warnings that must be in its log)
 PLAN_CASES = [
-    ("truth_green", {"ground_truth": "{d}/truth_green.png"}, ["truth_green.png", "colour image whose channels differ", "grey or 1-bit mask"]),
+    (
+        "truth_green",
+        {"ground_truth": "{d}/truth_green.png"},
+        ["truth_green.png", "colour image whose channels differ", "grey or 1-bit mask"],
+    ),
     ("roi_red", {"roi": "{d}/roi_red.png"}, ["roi_red.png", "ROI is a colour image"]),
-    ("prediction_green", {"prediction": "{d}/truth_green.png"}, ["truth_green.png", "prediction 'external' is a colour image"]),
+    (
+        "prediction_green",
+        {"prediction": "{d}/truth_green.png"},
+        ["truth_green.png", "prediction 'external' is a colour image"],
+    ),
     ("roi_empty", {"roi": "{d}/roi_zero.png"}, ["roi_zero.png", "ROI is empty"]),
     ("truncated_tiff", {"image": "{d}/trunc_image.tif"}, ["trunc_image.tif", "truncated"]),
     ("truncated_png", {"image": "{d}/trunc_image.png"}, ["trunc_image.png", "truncated"]),
@@ -241,12 +368,25 @@ PLAN_CASES = [
     ("folder_without_images", {"image": "{d}/no_images"}, ["no_images", "no image files"]),
     ("folder_of_mixed_slices", {"image": "{d}/mixed"}, ["mixed", "same size"]),
     ("truth_other_size", {"ground_truth": "{d}/narrow.png"}, ["narrow.png", "60 x 48 pixels"]),
-    ("truth_more_slices", {"ground_truth": "{d}/truth_stack3.tif"}, ["truth_stack3.tif", "3 slice(s)"]),
+    (
+        "truth_more_slices",
+        {"ground_truth": "{d}/truth_stack3.tif"},
+        ["truth_stack3.tif", "3 slice(s)"],
+    ),
     ("truth_gray", {"ground_truth": "{d}/gray.png"}, ["gray.png", "not binary"]),
-    ("colour_image", {"image": "{d}/truth_green.png", "ground_truth": ""}, ["truth_green.png", "3 channels"]),
+    (
+        "colour_image",
+        {"image": "{d}/truth_green.png", "ground_truth": ""},
+        ["truth_green.png", "3 channels"],
+    ),
     ("truth_slices_beyond", {"truth_slices": "5"}, ["truth.png", "truth_slices"]),
     # what must pass, with a warning where something is dropped
-    ("some_nan", {"image": "{d}/some_nan.tif"}, "ok", ["some_nan.tif", "3 of 3072 pixels are NaN or infinite"]),
+    (
+        "some_nan",
+        {"image": "{d}/some_nan.tif"},
+        "ok",
+        ["some_nan.tif", "3 of 3072 pixels are NaN or infinite"],
+    ),
     ("truth_grey_saved_as_rgb", {"ground_truth": "{d}/truth_grey_rgb.png"}, "ok", []),
 ]
 
@@ -259,7 +399,9 @@ def plan_run(inputs, tmp_path_factory):
     rows = [{k: v.replace("{d}", str(d)) for k, v in row.items()} for row in rows]
     (root / "samples.tsv").write_text(sheet_text(rows))
     before = tree(root)
-    code, output = snakemake(root / "run", f"samples: {root / 'samples.tsv'}\nmethods: [otsu, li]\n", "--keep-going")
+    code, output = snakemake(
+        root / "run", f"samples: {root / 'samples.tsv'}\nmethods: [otsu, li]\n", "--keep-going"
+    )
     return root, code, output, before
 
 
@@ -290,7 +432,9 @@ def test_stops_at_the_first_job(plan_run, case):
     for text in expected + ["Fix:"]:
         assert text in log, f"{text!r} not in:\n{log}"
     problem = next(line for line in log.splitlines() if " ERROR " in line).split(" ERROR ", 1)[1]
-    assert output.count(problem) == 1, f"printed {output.count(problem)} times: {problem}"  # once, not thrice
+    assert output.count(problem) == 1, (
+        f"printed {output.count(problem)} times: {problem}"
+    )  # once, not thrice
 
 
 # --- nothing is written outside the working directory -------------------------------------------
@@ -309,19 +453,26 @@ def test_no_config_or_sheet_value_writes_outside_the_working_directory(inputs, t
             ("", {**GOOD, f"prediction_{bad}": f"{d}/truth.png"}),
             (f"methods: ['manual:{bad}', 'sauvola:window_size={bad}']", dict(GOOD)),
         ]
-    routes.append(("", dict(GOOD, sample="ok", image=f"{d}/../{d.name}/image.tif")))  # reading via .. is fine
+    routes.append(
+        ("", dict(GOOD, sample="ok", image=f"{d}/../{d.name}/image.tif"))
+    )  # reading via .. is fine
     for index, (config, row) in enumerate(routes):
         workdir = tmp_path / "deep" / "er" / f"run{index}"
         sheet.write_text(sheet_text([{k: v.replace("{d}", str(d)) for k, v in row.items()}]))
         before = tree(tmp_path)
         methods = "" if "methods:" in config else "methods: [otsu]\n"
-        code, output = snakemake(workdir, f"samples: {sheet}\n{methods}{config}\n", "--until", "plan", forked=True)
+        code, output = snakemake(
+            workdir, f"samples: {sheet}\n{methods}{config}\n", "--until", "plan", forked=True
+        )
         assert "Traceback" not in output, output[-3000:]
         if row.get("sample") == "ok":
             assert code == 0, output[-3000:]
         else:
             assert code != 0 and "Fix:" in output, output[-3000:]
         new = [p for p in tree(tmp_path) if p not in before]
-        assert all(p.startswith(f"deep/er/run{index}") or p in ("deep", "deep/er", "deep/er/output.txt") for p in new), (config, row, new)
+        assert all(
+            p.startswith(f"deep/er/run{index}") or p in ("deep", "deep/er", "deep/er/output.txt")
+            for p in new
+        ), (config, row, new)
         assert not elsewhere.exists()
     assert digest(d) == digests

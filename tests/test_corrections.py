@@ -35,7 +35,9 @@ TEST_GEOMETRY = {
     )
     for region in (32, 48)
 }
-TEST_RADIUS = {f"clahe{region}": lambda clip, region=region: C.clahe_radius(region) for region in (32, 48)}
+TEST_RADIUS = {
+    f"clahe{region}": lambda clip, region=region: C.clahe_radius(region) for region in (32, 48)
+}
 
 
 @pytest.fixture(autouse=True)

@@ -41,14 +41,18 @@ def test_readme_commands_exist():
     readme = (REPO / "README.md").read_text()
     makefile = (REPO / "Makefile").read_text()
     for target in re.findall(r"^make (\w[\w-]*)", readme, flags=re.M):
-        assert re.search(rf"^{target}:", makefile, flags=re.M), f"make {target} is in the README but not the Makefile"
+        assert re.search(rf"^{target}:", makefile, flags=re.M), (
+            f"make {target} is in the README but not the Makefile"
+        )
     assert "make demo" in readme and "make test" in readme
 
 
 def test_readme_notebook_reproduces_the_kesm_figures():
     """The README's notebook snippet runs as written and prints the article's figures."""
     if not (REPO.parent / "shared/data/kesm/grayscale.png").is_file():
-        pytest.skip("KESM tile not present in ../shared/data/kesm (the shared folder beside the checkout)")
+        pytest.skip(
+            "KESM tile not present in ../shared/data/kesm (the shared folder beside the checkout)"
+        )
     section = (REPO / "README.md").read_text().split("## The library in a notebook", 1)[1]
     code = section.split("```python\n", 1)[1].split("```", 1)[0]
     expected = code.strip().splitlines()[-1].lstrip("# ")

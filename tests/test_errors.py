@@ -43,36 +43,70 @@ def fails(workdir, config, *expected, dry_run=False):
 
 
 def test_ground_truth_of_another_shape(files):
-    output = fails(files, {"samples": sheet(files, ground_truth=files / "narrow_truth.png")},
-                   "narrow_truth.png", "70 x 64 pixels", "80 x 64", "Fix:")
+    output = fails(
+        files,
+        {"samples": sheet(files, ground_truth=files / "narrow_truth.png")},
+        "narrow_truth.png",
+        "70 x 64 pixels",
+        "80 x 64",
+        "Fix:",
+    )
     assert "Traceback" not in output
 
 
 def test_ground_truth_that_is_not_binary(files):
-    output = fails(files, {"samples": sheet(files, ground_truth=files / "gray_truth.png")},
-                   "gray_truth.png", "not binary", "foreground", "Fix:")
+    output = fails(
+        files,
+        {"samples": sheet(files, ground_truth=files / "gray_truth.png")},
+        "gray_truth.png",
+        "not binary",
+        "foreground",
+        "Fix:",
+    )
     assert "Traceback" not in output
 
 
 def test_ground_truth_without_the_foreground_value(files):
     # A 0/255 mask with `foreground: {value: 1}` would be all background: say so instead.
-    output = fails(files, {"samples": sheet(files), "ground_truth": {"foreground": {"value": 1}}},
-                   "truth.png", "holds values 0, 255, not the foreground value 1", "Fix: set ground_truth.foreground")
+    output = fails(
+        files,
+        {"samples": sheet(files), "ground_truth": {"foreground": {"value": 1}}},
+        "truth.png",
+        "holds values 0, 255, not the foreground value 1",
+        "Fix: set ground_truth.foreground",
+    )
     assert "Traceback" not in output
 
 
 def test_a_file_in_the_sheet_that_does_not_exist_is_caught_when_the_dag_is_built(files):
-    fails(files, {"samples": sheet(files, image=files / "missing.tif")},
-          "samples.tsv", "missing.tif", "does not exist", "Fix:", dry_run=True)
+    fails(
+        files,
+        {"samples": sheet(files, image=files / "missing.tif")},
+        "samples.tsv",
+        "missing.tif",
+        "does not exist",
+        "Fix:",
+        dry_run=True,
+    )
 
 
 def test_unknown_method_name(files):
-    fails(files, {"samples": sheet(files), "methods": ["otsu", "otsuu"]},
-          "unknown threshold method 'otsuu'", "Fix:", dry_run=True)
+    fails(
+        files,
+        {"samples": sheet(files), "methods": ["otsu", "otsuu"]},
+        "unknown threshold method 'otsuu'",
+        "Fix:",
+        dry_run=True,
+    )
 
 
 def test_method_value_missing(files):
-    fails(files, {"samples": sheet(files), "methods": ["manual"]}, "manual needs a number", dry_run=True)
+    fails(
+        files,
+        {"samples": sheet(files), "methods": ["manual"]},
+        "manual needs a number",
+        dry_run=True,
+    )
 
 
 @pytest.mark.parametrize(
@@ -96,7 +130,14 @@ def test_method_value_missing(files):
     ],
 )
 def test_config_values_of_the_wrong_type_or_range(files, change, expected):
-    fails(files, {"samples": sheet(files), **change}, "config: invalid value", expected, "Fix:", dry_run=True)
+    fails(
+        files,
+        {"samples": sheet(files), **change},
+        "config: invalid value",
+        expected,
+        "Fix:",
+        dry_run=True,
+    )
 
 
 def test_sample_sheet_problems(files):
@@ -107,11 +148,23 @@ def test_sample_sheet_problems(files):
     fails(files, {"samples": str(bad)}, "bad.tsv, row 3", "appears twice", dry_run=True)
     bad.write_text(f"sample\timage\ns 1\t{files / 'image.tif'}\n")
     fails(files, {"samples": str(bad)}, "bad.tsv, row 2", "sample", dry_run=True)
-    fails(files, {"samples": str(files / "nowhere.tsv")}, "nowhere.tsv", "sample sheet not found", dry_run=True)
+    fails(
+        files,
+        {"samples": str(files / "nowhere.tsv")},
+        "nowhere.tsv",
+        "sample sheet not found",
+        dry_run=True,
+    )
 
 
 def test_colour_image_without_a_channel(files):
-    output = fails(files, {"samples": sheet(files, image=files / "rgb.png")}, "rgb.png", "3 channels", "channel")
+    output = fails(
+        files,
+        {"samples": sheet(files, image=files / "rgb.png")},
+        "rgb.png",
+        "3 channels",
+        "channel",
+    )
     assert "Traceback" not in output
 
 
@@ -130,11 +183,39 @@ def test_preprocessing_and_method_values(files, change, expected):
 
 def test_roi_and_prediction_problems(files):
     cv2.imwrite(str(files / "roi_small.png"), np.zeros((10, 10), np.uint8))
-    fails(files, {"samples": sheet(files, roi=files / "roi_small.png")}, "roi_small.png", "ROI is 10 x 10", "Fix:")
-    fails(files, {"samples": sheet(files, prediction=files / "gray_truth.png")},
-          "gray_truth.png", "prediction 'external' is not binary", "Fix:")
-    fails(files, {"samples": sheet(files, prediction_otsu=files / "truth.png")}, "clash with threshold methods", dry_run=True)
+    fails(
+        files,
+        {"samples": sheet(files, roi=files / "roi_small.png")},
+        "roi_small.png",
+        "ROI is 10 x 10",
+        "Fix:",
+    )
+    fails(
+        files,
+        {"samples": sheet(files, prediction=files / "gray_truth.png")},
+        "gray_truth.png",
+        "prediction 'external' is not binary",
+        "Fix:",
+    )
+    fails(
+        files,
+        {"samples": sheet(files, prediction_otsu=files / "truth.png")},
+        "clash with threshold methods",
+        dry_run=True,
+    )
     both = sheet(files, prediction_unet=files / "truth.png", reference_unet=files / "truth.png")
-    fails(files, {"samples": both}, "unet name both a prediction and a reference column", "Fix:", dry_run=True)
-    fails(files, {"samples": sheet(files, reference_observer2=files / "missing.png")},
-          f"reference_observer2 '{files / 'missing.png'}'", "does not exist", "Fix:", dry_run=True)
+    fails(
+        files,
+        {"samples": both},
+        "unet name both a prediction and a reference column",
+        "Fix:",
+        dry_run=True,
+    )
+    fails(
+        files,
+        {"samples": sheet(files, reference_observer2=files / "missing.png")},
+        f"reference_observer2 '{files / 'missing.png'}'",
+        "does not exist",
+        "Fix:",
+        dry_run=True,
+    )

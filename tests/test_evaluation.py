@@ -42,7 +42,9 @@ def test_leave_one_image_out_is_lower_than_in_sample_when_choices_change():
 
 
 def test_train_test_split_chooses_on_train_and_scores_on_test():
-    result = select(TABLE, metric="f1", split={"i1": "train", "i2": "train", "i3": "test"}, resamples=200)
+    result = select(
+        TABLE, metric="f1", split={"i1": "train", "i2": "train", "i3": "test"}, resamples=200
+    )
     assert result["scheme"] == "train/test"
     assert result["choices"] == {"test": "lucky"}
     assert result["out_of_sample"] == pytest.approx(40 / 200, abs=1e-15)
@@ -50,14 +52,18 @@ def test_train_test_split_chooses_on_train_and_scores_on_test():
 
 
 def test_one_image_has_no_out_of_sample_estimate():
-    result = select({method: {"i1": rows["i1"]} for method, rows in TABLE.items()}, metric="f1", resamples=200)
+    result = select(
+        {method: {"i1": rows["i1"]} for method, rows in TABLE.items()}, metric="f1", resamples=200
+    )
     assert result["scheme"] == "none" and result["choices"] == {}
     assert math.isnan(result["out_of_sample"])
     assert result["winner"] in TABLE
 
 
 def test_selection_is_reproducible():
-    assert select(TABLE, metric="mcc", resamples=300, seed=3) == select(TABLE, metric="mcc", resamples=300, seed=3)
+    assert select(TABLE, metric="mcc", resamples=300, seed=3) == select(
+        TABLE, metric="mcc", resamples=300, seed=3
+    )
 
 
 def test_methods_lacking_images_are_left_out_not_compared_on_fewer_images():
@@ -71,7 +77,10 @@ def test_methods_lacking_images_are_left_out_not_compared_on_fewer_images():
 
 
 def test_without_a_complete_method_all_are_ranked_on_their_shared_images():
-    table = {"unet": {"i1": counts(50, 50, 0), "i2": counts(90, 10, 0)}, "expert2": {"i2": counts(100, 0, 0), "i3": counts(1, 1, 1)}}
+    table = {
+        "unet": {"i1": counts(50, 50, 0), "i2": counts(90, 10, 0)},
+        "expert2": {"i2": counts(100, 0, 0), "i3": counts(1, 1, 1)},
+    }
     result = select(table, metric="f1", resamples=200)
     assert result["images"] == ["i2"] and result["left_out"] == {}
     assert [row["method"] for row in result["ranking"]] == ["expert2", "unet"]
@@ -81,9 +90,18 @@ def test_without_a_complete_method_all_are_ranked_on_their_shared_images():
 
 def test_failed_thresholds_are_counted_in_the_ranking():
     failed = {**counts(0, 0, 100), "status": "threshold_not_found"}
-    result = select({"ij_minimum": {"i1": failed, "i2": counts(50, 0, 50)}, "otsu": {"i1": counts(90, 0, 10), "i2": counts(90, 0, 10)}},
-                    metric="f1", resamples=200)
-    assert {row["method"]: row["not_found"] for row in result["ranking"]} == {"otsu": 0, "ij_minimum": 1}
+    result = select(
+        {
+            "ij_minimum": {"i1": failed, "i2": counts(50, 0, 50)},
+            "otsu": {"i1": counts(90, 0, 10), "i2": counts(90, 0, 10)},
+        },
+        metric="f1",
+        resamples=200,
+    )
+    assert {row["method"]: row["not_found"] for row in result["ranking"]} == {
+        "otsu": 0,
+        "ij_minimum": 1,
+    }
 
 
 def test_references_are_the_human_level_never_ranked_nor_chosen():
@@ -96,4 +114,6 @@ def test_references_are_the_human_level_never_ranked_nor_chosen():
     assert human["method"] == "given.observer2" and human["rank"] == "reference"
     assert human["pooled"] == 1.0 and human["images"] == 3
     without = select(TABLE, metric="f1", resamples=200)
-    assert {k: v for k, v in result.items() if k != "references"} == {k: v for k, v in without.items() if k != "references"}
+    assert {k: v for k, v in result.items() if k != "references"} == {
+        k: v for k, v in without.items() if k != "references"
+    }

@@ -30,12 +30,25 @@ DEBRIS = (".partial-", ".scratch-")
 
 def command(workdir):
     """The README's command (`snakemake --cores N --configfile my.yaml --directory /scratch/run1`)."""
-    return [sys.executable, "-m", "snakemake", "--snakefile", str(REPO / "Snakefile"), "--cores", "2",
-            "--configfile", str(workdir.parent / "config.yaml"), "--directory", str(workdir)]
+    return [
+        sys.executable,
+        "-m",
+        "snakemake",
+        "--snakefile",
+        str(REPO / "Snakefile"),
+        "--cores",
+        "2",
+        "--configfile",
+        str(workdir.parent / "config.yaml"),
+        "--directory",
+        str(workdir),
+    ]
 
 
 def run(workdir, *args):
-    result = subprocess.run(command(workdir) + list(args), check=False, capture_output=True, text=True, timeout=600)
+    result = subprocess.run(
+        command(workdir) + list(args), check=False, capture_output=True, text=True, timeout=600
+    )
     return result.returncode, result.stdout + result.stderr
 
 
@@ -64,7 +77,9 @@ def kill_during_a_write(workdir, logs):
     for _ in range(2):
         output = workdir.parent / "output.txt"
         with open(output, "w") as handle:
-            process = subprocess.Popen(command(workdir), stdout=handle, stderr=subprocess.STDOUT, start_new_session=True)
+            process = subprocess.Popen(
+                command(workdir), stdout=handle, stderr=subprocess.STDOUT, start_new_session=True
+            )
             deadline = time.monotonic() + 300
             while process.poll() is None and time.monotonic() < deadline:
                 if len(list((workdir / "logs").rglob("*.log"))) >= logs and temporaries(workdir):
@@ -94,8 +109,18 @@ def test_killed_runs_resume_to_identical_results_without_debris(tmp_path):
     for index in range(2):
         image = rng.integers(0, 256, (320, 448), dtype=np.uint8)
         tifffile.imwrite(tmp_path / f"image{index}.tif", image, photometric="minisblack")
-        tifffile.imwrite(tmp_path / f"truth{index}.tif", ((image > 120) * 255).astype(np.uint8), photometric="minisblack")
-        rows.append({"sample": f"s{index}", "image": tmp_path / f"image{index}.tif", "ground_truth": tmp_path / f"truth{index}.tif"})
+        tifffile.imwrite(
+            tmp_path / f"truth{index}.tif",
+            ((image > 120) * 255).astype(np.uint8),
+            photometric="minisblack",
+        )
+        rows.append(
+            {
+                "sample": f"s{index}",
+                "image": tmp_path / f"image{index}.tif",
+                "ground_truth": tmp_path / f"truth{index}.tif",
+            }
+        )
     config = {
         "samples": str(write_sheet(tmp_path / "samples.tsv", rows)),
         "methods": ["otsu", "li"],

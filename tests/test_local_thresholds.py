@@ -108,8 +108,13 @@ def test_tiles_default_params_uint8(method):
 @pytest.mark.parametrize("dtype", [np.float32, np.float64, np.int16])
 @pytest.mark.parametrize("method", SKIMAGE_METHODS)
 def test_tiles_float_and_signed(method, dtype):
-    params = {"local_mean": {"block_size": 15}, "local_gaussian": {"block_size": 15},
-              "local_median": {"block_size": 9}, "niblack": {}, "sauvola": {}}[method]
+    params = {
+        "local_mean": {"block_size": 15},
+        "local_gaussian": {"block_size": 15},
+        "local_median": {"block_size": 9},
+        "niblack": {},
+        "sauvola": {},
+    }[method]
     img = make_image(dtype, seed=3)
     ref = whole(local_threshold, img, method, params)
     for tile in (16, 40):
@@ -353,7 +358,9 @@ def test_local_otsu_max_value_rule(monkeypatch):
     for dtype in (np.uint8, np.uint16):
         top = np.iinfo(dtype).max
         tile = np.array([[0, 0, 0, 0], [0, top, top - 1, 0], [0, 0, 0, 0]], dtype)
-        monkeypatch.setattr(lt, "_local_otsu_levels", lambda p, r: np.full((1, 2), top, np.int64))
+        monkeypatch.setattr(
+            lt, "_local_otsu_levels", lambda p, r, top=top: np.full((1, 2), top, np.int64)
+        )
         assert local_threshold(tile, "local_otsu", {"radius": 1}).tolist() == [[top - 0.5] * 2]
         assert local_mask(tile, "local_otsu", {"radius": 1}).tolist() == [[True, False]]
 
@@ -446,8 +453,13 @@ def imagej_disk_offsets(r):
 def imagej_oval(r):
     a = r
     return np.array(
-        [[((x - (a - 0.5)) ** 2 / a**2 + (y - (a - 0.5)) ** 2 / a**2) <= 1.0 for x in range(2 * r)]
-         for y in range(2 * r)]
+        [
+            [
+                ((x - (a - 0.5)) ** 2 / a**2 + (y - (a - 0.5)) ** 2 / a**2) <= 1.0
+                for x in range(2 * r)
+            ]
+            for y in range(2 * r)
+        ]
     )
 
 
@@ -497,9 +509,17 @@ def literal_fiji(img, method, r, **kw):
     return out
 
 
-FIJI_LITERAL = [(m, r, dt) for m, r in [("bernsen", 3), ("contrast", 2), ("midgrey", 3),
-                                         ("local_otsu", 2), ("local_otsu", 3)]
-                for dt in (np.uint8, np.uint16)]
+FIJI_LITERAL = [
+    (m, r, dt)
+    for m, r in [
+        ("bernsen", 3),
+        ("contrast", 2),
+        ("midgrey", 3),
+        ("local_otsu", 2),
+        ("local_otsu", 3),
+    ]
+    for dt in (np.uint8, np.uint16)
+]
 
 
 @pytest.mark.parametrize("method, r, dtype", FIJI_LITERAL)
@@ -596,8 +616,12 @@ def test_api_names_and_halos():
         ("local_otsu", {"radius": 2.5}, r"'radius' must be an integer >= 1"),
         ("phansalkar", {"stretch": (200, 100)}, r"'stretch' must be None or a pair"),
         ("local_gaussian", {"sigma": -1}, r"'sigma' must be a finite real number >= 0 or None"),
-        ("niblack", {"block_size": 15}, r"unknown parameter\(s\) 'block_size'; accepted "
-                                        r"parameters: window_size, k"),
+        (
+            "niblack",
+            {"block_size": 15},
+            r"unknown parameter\(s\) 'block_size'; accepted "
+            r"parameters: window_size, k",
+        ),
         ("otsu", None, r"unknown local threshold method 'otsu'; accepted methods: local_mean, "),
     ],
 )
@@ -609,8 +633,11 @@ def test_parameter_validation(method, params, match):
 
 
 def test_input_validation():
-    with pytest.raises(TypeError, match=r"bernsen: unsupported dtype float32; accepted dtypes: "
-                                        r"uint8, uint16"):
+    with pytest.raises(
+        TypeError,
+        match=r"bernsen: unsupported dtype float32; accepted dtypes: "
+        r"uint8, uint16",
+    ):
         local_mask(np.zeros((40, 40), np.float32), "bernsen")
     with pytest.raises(TypeError, match="unsupported dtype int32"):
         local_threshold(np.zeros((40, 40), np.int32), "niblack")
@@ -625,7 +652,8 @@ def test_input_validation():
     # non-native byte order (e.g. big-endian TIFF data) gives the same result
     img = make_image(np.uint16)[:40, :40]
     for method in ("niblack", "bernsen", "local_otsu"):
-        assert np.array_equal(local_threshold(img.astype(">u2"), method, {}),
-                              local_threshold(img, method))
+        assert np.array_equal(
+            local_threshold(img.astype(">u2"), method, {}), local_threshold(img, method)
+        )
     # integral floats are accepted for integer parameters
     assert local_halo("local_mean", {"block_size": 15.0}) == 7

@@ -120,11 +120,18 @@ def test_check_binary_accepts_masks():
     check_binary(list(range(40)), "labels", "labels.tif")
 
 
-@pytest.mark.parametrize("rule, values, expected", [
-    ("nonzero", [200, 255], "no 0: under foreground rule 'nonzero' every pixel would be foreground"),
-    ("invert", [3, 7], "no 0: under foreground rule 'invert' every pixel would be background"),
-    (1, [0, 255], "not the foreground value 1: every pixel would be background"),
-])
+@pytest.mark.parametrize(
+    "rule, values, expected",
+    [
+        (
+            "nonzero",
+            [200, 255],
+            "no 0: under foreground rule 'nonzero' every pixel would be foreground",
+        ),
+        ("invert", [3, 7], "no 0: under foreground rule 'invert' every pixel would be background"),
+        (1, [0, 255], "not the foreground value 1: every pixel would be background"),
+    ],
+)
 def test_check_binary_rejects_masks_that_would_be_all_one_class(rule, values, expected):
     with pytest.raises(SegvalError) as error:
         check_binary(values, rule, "truth.png")
@@ -140,7 +147,10 @@ def test_check_binary_of_an_roi_asks_for_a_zero_outside_not_a_config_change():
         with pytest.raises(SegvalError) as error:
             check_binary(values, "nonzero", "fov.png", what="ROI")
         message = str(error.value)
-        assert message.startswith("fov.png: ROI ") and "Fix: give an ROI mask with two values, 0 outside" in message
+        assert (
+            message.startswith("fov.png: ROI ")
+            and "Fix: give an ROI mask with two values, 0 outside" in message
+        )
         assert "foreground" not in message.split("Fix:")[1]
 
 
@@ -222,6 +232,9 @@ def test_threshold_table_lookup_by_scope():
         }
     )
     assert per_tile.threshold(0, 1, 0) == 10.0 and per_tile.threshold(0, 0, 1) == 1.0
-    assert per_tile.threshold(0, 1, 1) is None and per_tile.entry(0, 1, 1)["status"] == "threshold_not_found"
+    assert (
+        per_tile.threshold(0, 1, 1) is None
+        and per_tile.entry(0, 1, 1)["status"] == "threshold_not_found"
+    )
     with pytest.raises(KeyError):
         per_tile.threshold(0, 5, 5)

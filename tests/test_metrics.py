@@ -23,6 +23,7 @@ from hypothesis.extra import numpy as hnp
 from sklearn import metrics as skm
 
 from segval.histograms import tile_histogram
+from segval.masks import apply_threshold
 from segval.metrics import (
     COUNT_NAMES,
     EDGE_CASES,
@@ -40,7 +41,6 @@ from segval.metrics import (
     edge_case,
     scores,
 )
-from segval.masks import apply_threshold
 from segval.thresholds import threshold_from_histogram
 
 NAN = math.nan
@@ -402,7 +402,9 @@ def test_thousands_of_seeded_random_masks_against_sklearn():
         truths = rng.random((n, size)) < density
         flip = rng.random((n, size)) < rng.random((n, 1)) * 0.6
         predictions = np.where(rng.random((n, 1)) < 0.05, rng.random((n, 1)) < 0.5, truths ^ flip)
-        for truth, predicted, expected in zip(truths, predictions, _sklearn_counts_of_many(truths, predictions)):
+        for truth, predicted, expected in zip(
+            truths, predictions, _sklearn_counts_of_many(truths, predictions)
+        ):
             n_pairs += 1
             counts = confusion_counts(truth, predicted)
             assert counts == expected, (truth, predicted)
@@ -462,7 +464,10 @@ def test_roi_excludes_outside_pixels(seed, height, width):
     )
     assert confusion_counts(truth, predicted, roi=roi) == expected
     # 0/255 ROI and masks behave like booleans.
-    as255 = lambda m: m.astype(np.uint8) * np.uint8(255)
+
+    def as255(m):
+        return m.astype(np.uint8) * np.uint8(255)
+
     assert confusion_counts(as255(truth), as255(predicted), roi=as255(roi)) == expected
     assert sum(expected.values()) == int(roi.sum())
 

@@ -292,7 +292,10 @@ def test_factor_one_returns_the_input():
 @given(st.integers(1, 3000), st.integers(1, 3000), st.integers(1, 10**6))
 def test_factor_for_is_the_smallest_sufficient_power_of_two(height, width, max_pixels):
     factor = factor_for((height, width), max_pixels)
-    size = lambda f: -(-height // f) * -(-width // f)
+
+    def size(f):
+        return -(-height // f) * -(-width // f)
+
     assert factor & (factor - 1) == 0  # a power of two: divides tile sizes, matches pyramid levels
     assert size(factor) <= max_pixels
     assert factor == 1 or size(factor // 2) > max_pixels

@@ -20,8 +20,11 @@ def _source_copy(tmp_path):
     source.mkdir()
     for name in ("pyproject.toml", "README.md", "LICENSE"):
         shutil.copy(REPO / name, source / name)
-    shutil.copytree(REPO / "scripts" / "segval", source / "scripts" / "segval",
-                    ignore=shutil.ignore_patterns("__pycache__"))
+    shutil.copytree(
+        REPO / "scripts" / "segval",
+        source / "scripts" / "segval",
+        ignore=shutil.ignore_patterns("__pycache__"),
+    )
     return source
 
 
@@ -29,22 +32,33 @@ def _import_segval(site, code, cwd):
     """Run ``code`` with ``site`` as a site directory (its .pth files count, as in a venv)."""
     env = {k: v for k, v in os.environ.items() if k != "PYTHONPATH"}
     code = f"import site; site.addsitedir({str(site)!r}); {code}"
-    return subprocess.run([sys.executable, "-c", code], cwd=cwd, env=env, capture_output=True,
-                          text=True, check=True).stdout.strip()
+    return subprocess.run(
+        [sys.executable, "-c", code], cwd=cwd, env=env, capture_output=True, text=True, check=True
+    ).stdout.strip()
 
 
 @pytest.mark.parametrize("editable", [False, True], ids=["install", "editable"])
 def test_pip_installs_the_library(tmp_path, editable):
     source = _source_copy(tmp_path)
     target = tmp_path / "site"
-    args = ["--prefix", str(target), "-e", str(source)] if editable else ["--target", str(target), str(source)]
-    subprocess.run([sys.executable, "-m", "pip", "install", "--quiet", "--no-deps", *args],
-                   check=True, capture_output=True, text=True)
+    args = (
+        ["--prefix", str(target), "-e", str(source)]
+        if editable
+        else ["--target", str(target), str(source)]
+    )
+    subprocess.run(
+        [sys.executable, "-m", "pip", "install", "--quiet", "--no-deps", *args],
+        check=True,
+        capture_output=True,
+        text=True,
+    )
     site = next(target.rglob("site-packages")) if editable else target
     # A notebook elsewhere imports it without a sys.path line, and gets the KESM figures' code.
-    code = ("import segval, segval.metrics as m; import numpy as np; "
-            "c = m.confusion_counts(np.array([1, 1, 0, 0], bool), np.array([1, 0, 1, 0], bool)); "
-            "print(segval.__file__, segval.__version__, c)")
+    code = (
+        "import segval, segval.metrics as m; import numpy as np; "
+        "c = m.confusion_counts(np.array([1, 1, 0, 0], bool), np.array([1, 0, 1, 0], bool)); "
+        "print(segval.__file__, segval.__version__, c)"
+    )
     out = _import_segval(site, code, cwd=tmp_path)
     installed = source / "scripts" / "segval" if editable else target / "segval"
     assert out.startswith(str(installed / "__init__.py")), out
@@ -65,4 +79,6 @@ def test_licence_and_citation_agree():
     titles = " ".join(reference["title"] for reference in citation["references"])
     assert "KESM" in titles and "threshold selection method" in titles
     for reference in citation["references"]:
-        assert reference["type"] in {"article", "data", "software"} and reference["authors"], reference
+        assert reference["type"] in {"article", "data", "software"} and reference["authors"], (
+            reference
+        )

@@ -7,9 +7,10 @@ import sys
 import cv2
 import numpy as np
 import pytest
+from skimage.filters import threshold_otsu
+
 from segval import phantom
 from segval.phantom import make_phantom, make_stack_slice
-from skimage.filters import threshold_otsu
 
 
 def _otsu_f1(image: np.ndarray, truth: np.ndarray) -> float:

@@ -28,14 +28,20 @@ def uneven(tmp_path_factory):
     image = np.clip(image * ramp, 0, 255).astype(np.uint8)
     tifffile.imwrite(root / "image.tif", image, photometric="minisblack")
     cv2.imwrite(str(root / "truth.png"), truth.astype(np.uint8) * 255)
-    sheet = write_sheet(root / "s.tsv", [{"sample": "u", "image": root / "image.tif", "ground_truth": root / "truth.png"}])
+    sheet = write_sheet(
+        root / "s.tsv",
+        [{"sample": "u", "image": root / "image.tif", "ground_truth": root / "truth.png"}],
+    )
     return root, sheet, image, truth
 
 
 def test_background_subtraction_chain_is_tile_exact_and_helps(uneven):
     root, sheet, image, truth = uneven
     config = {
-        "samples": str(sheet), "invert": True, "methods": ["otsu"], "metrics": {"boundary": False},
+        "samples": str(sheet),
+        "invert": True,
+        "methods": ["otsu"],
+        "metrics": {"boundary": False},
         "preprocess": [{"bgmedian": 51}, {"median": 3}],
         "tiling": {"tile_size": 64, "chunk_megapixels": 0.05},  # bands: halos of 26 px cross chunks
     }
@@ -44,7 +50,9 @@ def test_background_subtraction_chain_is_tile_exact_and_helps(uneven):
     background = ndi.median_filter(inverted, size=51, mode="reflect")
     corrected = np.clip(inverted.astype(np.int32) - background, 0, 255).astype(np.uint8)
     expected = ndi.median_filter(corrected, size=3, mode="reflect")
-    np.testing.assert_array_equal(read_tiff(root / "bg/results/denoised/u/bgmedian51-median3.ome.tif"), expected)
+    np.testing.assert_array_equal(
+        read_tiff(root / "bg/results/denoised/u/bgmedian51-median3.ome.tif"), expected
+    )
     mask = read_tiff(root / "bg/results/masks/u/bgmedian51-median3.otsu.ome.tif") != 0
     np.testing.assert_array_equal(mask, expected > skimage.filters.threshold_otsu(expected))
     corrected_f1 = read_tsv(root / "bg/results/summary.tsv")[0]["f1"]
@@ -56,8 +64,12 @@ def test_background_subtraction_chain_is_tile_exact_and_helps(uneven):
 def test_equalisation_and_clean_up_are_exact(uneven):
     root, sheet, image, truth = uneven
     config = {
-        "samples": str(sheet), "invert": True, "methods": ["otsu"], "metrics": {"boundary": False},
-        "equalize": True, "postprocess": {"min_object_size": 12, "max_hole_size": 9},
+        "samples": str(sheet),
+        "invert": True,
+        "methods": ["otsu"],
+        "metrics": {"boundary": False},
+        "equalize": True,
+        "postprocess": {"min_object_size": 12, "max_hole_size": 9},
         "tiling": {"tile_size": 64, "chunk_megapixels": 0.05},
     }
     run_snakemake(root / "eq", config)
@@ -75,14 +87,22 @@ def test_equalisation_and_clean_up_are_exact(uneven):
 def test_try_all_view_and_histogram_with_every_method(uneven, tmp_path):
     root, sheet, image, truth = uneven
     methods = ["otsu", "yen", "ij_huang", "sauvola", "manual:120"]
-    run_snakemake(tmp_path, {"samples": str(sheet), "invert": True, "methods": methods, "metrics": {"boundary": False}})
+    run_snakemake(
+        tmp_path,
+        {"samples": str(sheet), "invert": True, "methods": methods, "metrics": {"boundary": False}},
+    )
     for plot in ("methods", "histogram"):
         picture = cv2.imread(str(tmp_path / f"results/plots/u/median3.{plot}.png"))
         assert picture is not None and picture.shape[0] > 200
     # Each panel is titled with the method's threshold and, with ground truth, its F1 and MCC.
     panels = (tmp_path / "logs/plot_methods/u/median3.log").read_text()
-    summary = {r["method"]: r for r in read_tsv(tmp_path / "results/summary.tsv") if r["sample"] == "u"}
+    summary = {
+        r["method"]: r for r in read_tsv(tmp_path / "results/summary.tsv") if r["sample"] == "u"
+    }
     for method in ("otsu", "yen", "ij_huang", "manual-120"):
         row = summary[method]
-        assert f"panel: {method}: t = {row['threshold']:.4g} | F1 {row['f1']:.3f}  MCC {row['mcc']:.3f}" in panels
+        assert (
+            f"panel: {method}: t = {row['threshold']:.4g} | F1 {row['f1']:.3f}  MCC {row['mcc']:.3f}"
+            in panels
+        )
     assert f"panel: sauvola (local) | F1 {summary['sauvola']['f1']:.3f}" in panels

@@ -3,8 +3,8 @@ what its script imports (conda itself cannot run here, so the imports are checke
 
 import ast
 import os
-import subprocess
 import re
+import subprocess
 import sys
 from pathlib import Path
 
@@ -23,7 +23,9 @@ DISTRIBUTIONS = {
     "PIL": "pillow",
 }
 # What a distribution needs at run time without being imported by segval's code.
-RUNTIME_PLUGINS = {"tifffile": {"imagecodecs"}}  # tifffile's codecs (zstd, Deflate) live in imagecodecs
+RUNTIME_PLUGINS = {
+    "tifffile": {"imagecodecs"}
+}  # tifffile's codecs (zstd, Deflate) live in imagecodecs
 
 
 def rule_blocks():
@@ -34,8 +36,10 @@ def rule_blocks():
         starts = [m for m in re.finditer(r"^(rule|checkpoint) (\w+):", text, flags=re.M)]
         for index, match in enumerate(starts):
             end = starts[index + 1].start() if index + 1 < len(starts) else len(text)
-            body = text[match.end():end]
-            body = re.split(r"^\S", body, maxsplit=1, flags=re.M)[0]  # stop at the next top-level line
+            body = text[match.end() : end]
+            body = re.split(r"^\S", body, maxsplit=1, flags=re.M)[
+                0
+            ]  # stop at the next top-level line
             blocks.append((path.name, match.group(1), match.group(2), body))
     return blocks
 
@@ -45,12 +49,29 @@ RULES = rule_blocks()
 
 def test_rules_were_found():
     names = {name for _, _, name, _ in RULES}
-    assert {"plan", "denoise", "threshold", "segment", "confusion", "metrics", "overlay", "summary"} <= names
+    assert {
+        "plan",
+        "denoise",
+        "threshold",
+        "segment",
+        "confusion",
+        "metrics",
+        "overlay",
+        "summary",
+    } <= names
 
 
 @pytest.mark.parametrize("file, kind, name, body", RULES, ids=[r[2] for r in RULES])
 def test_rule_declares_log_benchmark_threads_memory_and_env(file, kind, name, body):
-    for directive in ("log:", "benchmark:", "threads:", "resources:", "mem_mb=", "conda:", "script:"):
+    for directive in (
+        "log:",
+        "benchmark:",
+        "threads:",
+        "resources:",
+        "mem_mb=",
+        "conda:",
+        "script:",
+    ):
         assert directive in body, f"{file}: {kind} {name} lacks {directive}"
 
 
@@ -168,14 +189,14 @@ def test_every_env_file_is_used():
 
 
 # --- what Snakemake's own process imports ------------------------------------------------------
-BLOCKER = '''import os, sys
+BLOCKER = """import os, sys
 BLOCKED = set(os.environ["SEGVAL_BLOCK"].split(","))
 class Blocker:
     def find_spec(self, name, path=None, target=None):
         if name.split(".")[0] in BLOCKED:
             raise ImportError(f"{name} is blocked: the Snakefile must not need it")
 sys.meta_path.insert(0, Blocker())
-'''
+"""
 
 
 def _blocking(tmp_path, *modules):
@@ -187,12 +208,24 @@ def _blocking(tmp_path, *modules):
 
 def test_the_snakefile_imports_only_numpy_free_segval_modules(tmp_path):
     sources = [REPO / "Snakefile", *sorted((REPO / "rules").glob("*.smk"))]
-    imported = {m for path in sources for m in re.findall(r"^\s*from (segval\S*) import", path.read_text(), re.M)}
-    assert imported and imported <= {"segval.spec", "segval.tiling", "segval.checks", "segval.errors", "segval.ngff"}, imported
-    code = ("from segval.spec import parse_method, local_halo, chain_halo; from segval.tiling import Plan, plan; "
-            "import segval.checks, segval.errors, segval.ngff; "
-            "print(parse_method('sauvola:k=0.3')[0], local_halo('niblack'), chain_halo([('median', 5)]), "
-            "len(plan((2, 100, 100), 64, 0.01).chunks))")
+    imported = {
+        m
+        for path in sources
+        for m in re.findall(r"^\s*from (segval\S*) import", path.read_text(), re.M)
+    }
+    assert imported and imported <= {
+        "segval.spec",
+        "segval.tiling",
+        "segval.checks",
+        "segval.errors",
+        "segval.ngff",
+    }, imported
+    code = (
+        "from segval.spec import parse_method, local_halo, chain_halo; from segval.tiling import Plan, plan; "
+        "import segval.checks, segval.errors, segval.ngff; "
+        "print(parse_method('sauvola:k=0.3')[0], local_halo('niblack'), chain_halo([('median', 5)]), "
+        "len(plan((2, 100, 100), 64, 0.01).chunks))"
+    )
     env = _blocking(tmp_path, "numpy", "cv2", "scipy")
     result = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True)
     assert result.returncode == 0, result.stderr
@@ -203,9 +236,23 @@ def test_the_snakefile_imports_only_numpy_free_segval_modules(tmp_path):
 def test_a_dry_run_needs_no_image_libraries(tmp_path):
     """Snakemake parses the workflow and plans the demo without OpenCV, scipy, tifffile or matplotlib
     (numpy and pandas are not blocked: the SLURM executor plugin imports them itself)."""
-    env = _blocking(tmp_path, "cv2", "scipy", "tifffile", "imagecodecs", "matplotlib", "skimage", "sklearn")
-    command = [sys.executable, "-m", "snakemake", "--snakefile", str(REPO / "Snakefile"), "--directory",
-               str(tmp_path / "run"), "--dry-run", "--quiet", "rules", "--cores", "1"]
+    env = _blocking(
+        tmp_path, "cv2", "scipy", "tifffile", "imagecodecs", "matplotlib", "skimage", "sklearn"
+    )
+    command = [
+        sys.executable,
+        "-m",
+        "snakemake",
+        "--snakefile",
+        str(REPO / "Snakefile"),
+        "--directory",
+        str(tmp_path / "run"),
+        "--dry-run",
+        "--quiet",
+        "rules",
+        "--cores",
+        "1",
+    ]
     result = subprocess.run(command, env=env, capture_output=True, text=True, timeout=300)
     assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
     assert "plan" in result.stdout and "blocked" not in result.stdout + result.stderr

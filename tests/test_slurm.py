@@ -17,6 +17,7 @@ import uuid
 
 import pytest
 import yaml
+
 from workflow_helpers import REPO, write_sheet
 
 pytestmark = pytest.mark.slurm
@@ -296,7 +297,9 @@ def sbatch_unit(comment):
     return comment.removeprefix("rule_").split("_wildcards_")[0]
 
 
-def test_chunks_run_as_parallel_jobs_and_small_steps_are_grouped(slurm_run, local_run, record_property):
+def test_chunks_run_as_parallel_jobs_and_small_steps_are_grouped(
+    slurm_run, local_run, record_property
+):
     _, log, jobs = slurm_run
     remote = [rule for rule in finished_rules(log) if rule not in LOCAL_RULES]
     record_property("jobs_on_cluster", len(remote))
@@ -356,7 +359,9 @@ def test_profile_groups_stay_safe_on_a_rerun(slurm, local_run, tmp_path):
     shutil.copytree(local_run, workdir, symlinks=True)
     prepare(workdir, dict(CONFIG, methods=METHODS + ["yen", "triangle", "isodata"]))
     # --quiet host: the job blocks this counts (profiles/default keeps them quiet).
-    log = snakemake(workdir, "--profile", str(PROFILE), "--dry-run", "--quiet", "host", env=slurm, timeout=120)
+    log = snakemake(
+        workdir, "--profile", str(PROFILE), "--dry-run", "--quiet", "host", env=slurm, timeout=120
+    )
     total = int(re.search(r"^total\s+(\d+)", log, flags=re.MULTILINE).group(1))
     grouped, single, in_group = [], [], False  # members of each group job; jobs outside groups
     for line in log.splitlines():

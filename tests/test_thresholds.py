@@ -13,6 +13,8 @@ import numpy as np
 import pytest
 import skimage.data
 import skimage.filters
+from test_imagej import COLUMNS as IMAGEJ_COLUMNS
+from test_imagej import REFERENCE as IMAGEJ_TABLE
 
 from segval.errors import ThresholdNotFound
 from segval.histograms import (
@@ -34,9 +36,6 @@ from segval.thresholds import (
     parse_method,
     threshold_from_histogram,
 )
-
-from test_imagej import COLUMNS as IMAGEJ_COLUMNS  # noqa: E402
-from test_imagej import REFERENCE as IMAGEJ_TABLE  # noqa: E402
 
 # ------------------------------------------------------------------------------------------------
 # Test images
@@ -267,7 +266,10 @@ def test_float_edges_are_the_edges_float_histogram_uses_for_float64():
             expected = skimage_threshold(image, method)
         except RuntimeError:
             continue
-        assert threshold_from_histogram(counts, method, float_edges(low, high, image.dtype)) == expected, method
+        assert (
+            threshold_from_histogram(counts, method, float_edges(low, high, image.dtype))
+            == expected
+        ), method
 
 
 @pytest.mark.parametrize("name", FLOAT_IMAGES)
@@ -442,7 +444,9 @@ def test_parse_method_errors(spec, message):
 
 def test_method_lists():
     assert SKIMAGE_METHODS == ("otsu", "li", "yen", "triangle", "isodata", "mean", "minimum")
-    assert set(SKIMAGE_METHODS) <= set(GLOBAL_METHODS) and set(PARAMETRISED_METHODS) <= set(GLOBAL_METHODS)
+    assert set(SKIMAGE_METHODS) <= set(GLOBAL_METHODS) and set(PARAMETRISED_METHODS) <= set(
+        GLOBAL_METHODS
+    )
     assert "ij_otsu" in GLOBAL_METHODS
     assert set(GLOBAL_METHODS) <= set(METHODS)
     assert len(set(METHODS)) == len(METHODS)

@@ -331,7 +331,14 @@ def test_chain_bookkeeping():
     assert describe_chain([("median", 1)]) == "raw"
     assert describe_chain([("median", 3)]) == "median3"
     assert describe_chain([("median", 5), ("median", 3)]) == "median5-median3"
-    assert set(denoise.STEPS) == {"median", "gaussian", "bgmedian", "tophat", "rollingball", "clahe"}
+    assert set(denoise.STEPS) == {
+        "median",
+        "gaussian",
+        "bgmedian",
+        "tophat",
+        "rollingball",
+        "clahe",
+    }
 
 
 def test_median_size_one_is_identity_and_even_sizes_are_rejected():

@@ -15,7 +15,15 @@ import yaml
 from segval.metrics import confusion_counts, scores
 from segval.phantom import make_phantom
 from segval.tables import read_tsv
-from workflow_helpers import KESM, REPO, planned_jobs, read_tiff, run_snakemake, write_sheet, write_tiff
+from workflow_helpers import (
+    KESM,
+    REPO,
+    planned_jobs,
+    read_tiff,
+    run_snakemake,
+    write_sheet,
+    write_tiff,
+)
 
 pytestmark = pytest.mark.workflow
 
@@ -26,11 +34,19 @@ def summary_rows(workdir):
     return {(r["sample"], r["method"]): r for r in read_tsv(workdir / "results" / "summary.tsv")}
 
 
-@pytest.mark.skipif(not KESM.exists(), reason="../shared/data/kesm (the real KESM tile) is not present")
+@pytest.mark.skipif(
+    not KESM.exists(), reason="../shared/data/kesm (the real KESM tile) is not present"
+)
 def test_kesm_tile_reproduces_the_published_figures_exactly(tmp_path):
     sheet = write_sheet(
         tmp_path / "samples.tsv",
-        [{"sample": "kesm", "image": KESM / "grayscale.png", "ground_truth": KESM / "groundtruth.png"}],
+        [
+            {
+                "sample": "kesm",
+                "image": KESM / "grayscale.png",
+                "ground_truth": KESM / "groundtruth.png",
+            }
+        ],
     )
     config = {"samples": str(sheet), "invert": True, "median_size": 3, "methods": ["otsu"]}
     run_snakemake(tmp_path / "run", config)
@@ -61,7 +77,13 @@ def make_dataset(root, size=512):
         image, truth = make_phantom((size, size + 64 * index), seed=10 + index)
         write_tiff(root / f"{name}.tif", image)
         cv2.imwrite(str(root / f"{name}_truth.png"), truth.astype(np.uint8) * 255)
-        rows.append({"sample": name, "image": root / f"{name}.tif", "ground_truth": root / f"{name}_truth.png"})
+        rows.append(
+            {
+                "sample": name,
+                "image": root / f"{name}.tif",
+                "ground_truth": root / f"{name}_truth.png",
+            }
+        )
     rows[2]["ground_truth"] = ""
     return write_sheet(root / "samples.tsv", rows)
 
@@ -107,7 +129,9 @@ def test_outputs_match_an_independent_computation(demo_run, dataset):
             assert (workdir / f"results/overlays/{stem}.png").stat().st_size > 0
         assert (workdir / f"results/plots/{sample}/median3.histogram.png").exists()
         denoised = read_tiff(workdir / f"results/denoised/{sample}/median3.ome.tif")
-        np.testing.assert_array_equal(denoised, ndi.median_filter(255 - read_tiff(data / f"{sample}.tif"), 3))
+        np.testing.assert_array_equal(
+            denoised, ndi.median_filter(255 - read_tiff(data / f"{sample}.tif"), 3)
+        )
 
 
 def test_summary_pools_summed_counts_not_averaged_scores(demo_run):
@@ -135,10 +159,16 @@ def test_report_registers_summary_pages_and_histograms(demo_run, tmp_path):
     run_snakemake(workdir, config, "--report", str(report))
     html = report.read_text(errors="replace")
     assert "summary.tsv" in html and "index.html" in html  # the answer page (tests/test_pages.py)
-    assert "alpha.html" in html and "median3.histogram.png" in html  # sample pages, overlay previews
-    assert "median3.otsu.png" not in html  # no full-size overlay: the report must not grow with images
+    assert (
+        "alpha.html" in html and "median3.histogram.png" in html
+    )  # sample pages, overlay previews
+    assert (
+        "median3.otsu.png" not in html
+    )  # no full-size overlay: the report must not grow with images
     assert "median3.otsu.tsv" in html  # per slice (one tile: no tile map)
-    assert "median3.methods.png" in html and "selection.png" in html  # try-all montage, method heatmap
+    assert (
+        "median3.methods.png" in html and "selection.png" in html
+    )  # try-all montage, method heatmap
     assert "true positive" in html  # the sample pages' caption with the overlay legend
 
 
@@ -147,10 +177,21 @@ def test_adding_a_method_reruns_only_what_depends_on_it(demo_run):
     assert planned_jobs(workdir, config) == {}
     jobs = planned_jobs(workdir, dict(config, methods=METHODS + ["yen"]))
     assert jobs == {
-        "threshold": 3, "segment": 3, "stitch_mask": 3, "overlay": 3, "metrics": 3,
-        "confusion": 2, "stitch_confusion": 2,
-        "plot_histogram": 3, "plot_methods": 3, "summary": 1, "all": 1,  # one tile each: no tile maps
-        "aggregate": 1, "select_method": 1, "plot_selection": 1, "pages": 1,
+        "threshold": 3,
+        "segment": 3,
+        "stitch_mask": 3,
+        "overlay": 3,
+        "metrics": 3,
+        "confusion": 2,
+        "stitch_confusion": 2,
+        "plot_histogram": 3,
+        "plot_methods": 3,
+        "summary": 1,
+        "all": 1,  # one tile each: no tile maps
+        "aggregate": 1,
+        "select_method": 1,
+        "plot_selection": 1,
+        "pages": 1,
     }
 
 
@@ -182,10 +223,13 @@ def test_tiny_tiles_and_chunks_give_identical_results(dataset, demo_run, tmp_pat
     tiled = dict(config, tiling={"tile_size": 64, "chunk_megapixels": 0.085})
     run_snakemake(tmp_path, tiled)
     for sample in ("alpha", "beta", "gamma"):
-        assert len(json.loads((tmp_path / f"results/tiles/{sample}.json").read_text())["chunks"]) == 4
+        assert (
+            len(json.loads((tmp_path / f"results/tiles/{sample}.json").read_text())["chunks"]) == 4
+        )
     for stem in ("alpha/median3.otsu", "beta/median3.li", "gamma/median3.ij_otsu"):
         np.testing.assert_array_equal(
-            read_tiff(tmp_path / f"results/masks/{stem}.ome.tif"), read_tiff(workdir / f"results/masks/{stem}.ome.tif")
+            read_tiff(tmp_path / f"results/masks/{stem}.ome.tif"),
+            read_tiff(workdir / f"results/masks/{stem}.ome.tif"),
         )
     whole = {k: v for k, v in summary_rows(workdir).items()}
     assert summary_rows(tmp_path) == whole
@@ -201,9 +245,17 @@ def test_user_options_channel_default_polarity_and_overlay_colours(tmp_path):
     rgb = np.dstack([noise, bright_vessels, noise[::-1]])
     cv2.imwrite(str(tmp_path / "rgb.png"), rgb[:, :, ::-1])  # OpenCV writes BGR
     cv2.imwrite(str(tmp_path / "truth.png"), truth.astype(np.uint8) * 255)
-    sheet = write_sheet(tmp_path / "s.tsv", [{"sample": "rgb", "image": tmp_path / "rgb.png", "ground_truth": tmp_path / "truth.png"}])
+    sheet = write_sheet(
+        tmp_path / "s.tsv",
+        [{"sample": "rgb", "image": tmp_path / "rgb.png", "ground_truth": tmp_path / "truth.png"}],
+    )
     colours = {"tp": [10, 20, 30], "fp": [40, 50, 60], "fn": [70, 80, 90], "tn": [5, 5, 5]}
-    config = {"samples": str(sheet), "channel": 1, "methods": ["otsu"], "overlay": {"alpha": 0.0, "colours": colours}}
+    config = {
+        "samples": str(sheet),
+        "channel": 1,
+        "methods": ["otsu"],
+        "overlay": {"alpha": 0.0, "colours": colours},
+    }
     workdir = tmp_path / "run"
     run_snakemake(workdir, config)
 
@@ -229,12 +281,30 @@ def test_the_demo_plans_from_its_own_config(tmp_path):
     """`snakemake` with no --configfile runs the demo: config/config.yaml, the demo sheet, three
     generated phantoms (one 4096 x 4096), seven methods."""
     result = subprocess.run(
-        [sys.executable, "-m", "snakemake", "--snakefile", str(REPO / "Snakefile"), "--directory", str(tmp_path),
-         "--cores", "1", "--dry-run", "--quiet", "rules"],
-        capture_output=True, text=True, timeout=300,
+        [
+            sys.executable,
+            "-m",
+            "snakemake",
+            "--snakefile",
+            str(REPO / "Snakefile"),
+            "--directory",
+            str(tmp_path),
+            "--cores",
+            "1",
+            "--dry-run",
+            "--quiet",
+            "rules",
+        ],
+        capture_output=True,
+        text=True,
+        timeout=300,
     )
     assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
-    jobs = dict(line.split() for line in result.stdout.splitlines() if len(line.split()) == 2 and line.split()[1].isdigit())
+    jobs = dict(
+        line.split()
+        for line in result.stdout.splitlines()
+        if len(line.split()) == 2 and line.split()[1].isdigit()
+    )
     assert jobs["make_phantom"] == "3" and jobs["plan"] == "3" and jobs["threshold"] == "21"
     config = yaml.safe_load((REPO / "config/config.yaml").read_text())
     assert config["invert"] is True and len(config["methods"]) == 7

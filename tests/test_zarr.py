@@ -12,6 +12,7 @@ from ome_zarr.format import FormatV04, FormatV05
 from ome_zarr.io import parse_url
 from ome_zarr.reader import Multiscales, Reader
 from ome_zarr.writer import write_image
+
 from segval import ngff
 from segval.downsample import REDUCERS
 from segval.errors import SegvalError

@@ -32,11 +32,17 @@ def run_snakemake(workdir, config, *args, cores=2, check=True, timeout=900):
     config_path = workdir / "config.yaml"
     config_path.write_text(yaml.safe_dump(config))
     command = [
-        sys.executable, "-m", "snakemake",
-        "--snakefile", str(REPO / "Snakefile"),
-        "--directory", str(workdir),
-        "--configfile", str(config_path),
-        "--cores", str(cores),
+        sys.executable,
+        "-m",
+        "snakemake",
+        "--snakefile",
+        str(REPO / "Snakefile"),
+        "--directory",
+        str(workdir),
+        "--configfile",
+        str(config_path),
+        "--cores",
+        str(cores),
         *args,
     ]
     env = dict(os.environ, PYTHONDONTWRITEBYTECODE="1")

@@ -46,7 +46,9 @@ def check_sample_name(name):
     """
     check_name(name, "sample")
     if name == POOLED:
-        raise ValueError(f"sample {name!r} is reserved: results/summary.tsv names the pooled rows of all samples so")
+        raise ValueError(
+            f"sample {name!r} is reserved: results/summary.tsv names the pooled rows of all samples so"
+        )
 
 
 def check_file_id(file_id, spec):
@@ -59,7 +61,9 @@ def check_file_id(file_id, spec):
     ValueError: method 'x:../y' gives the file name part 'x-..-y', which is not a plain name
     """
     if not FILE_ID.match(file_id) or ".." in file_id:
-        raise ValueError(f"method {spec!r} gives the file name part {file_id!r}, which is not a plain name")
+        raise ValueError(
+            f"method {spec!r} gives the file name part {file_id!r}, which is not a plain name"
+        )
 
 
 def duplicate_file_ids(specs, file_id):
@@ -90,5 +94,7 @@ def parse_pixel_size(text):
     except ValueError:
         values = []
     if not 1 <= len(values) <= 2 or not all(math.isfinite(v) and v > 0 for v in values):
-        raise ValueError(f"pixel_size {text!r} must be one or two positive finite numbers (y,x), e.g. 0.5 or 0.5,0.7")
+        raise ValueError(
+            f"pixel_size {text!r} must be one or two positive finite numbers (y,x), e.g. 0.5 or 0.5,0.7"
+        )
     return [values[0], values[-1]]

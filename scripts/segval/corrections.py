@@ -63,7 +63,7 @@ import math
 
 import numpy as np
 
-from segval.spec import (  # noqa: F401 - halos and constants live with the config vocabulary
+from segval.spec import (
     BACKGROUND_METHODS,
     CLAHE_REGION_PX,
     TRUNCATE,
@@ -88,6 +88,7 @@ __all__ = [
     "gaussian",
     "gaussian_radius",
 ]
+
 
 # --------------------------------------------------------------------------------------------------
 # Small helpers

@@ -26,6 +26,7 @@ from segval.spec import (  # noqa: F401 - the chain vocabulary, re-exported wher
 )
 from segval.tiling import _pad_symmetric
 
+
 def invert(tile, dtype):
     """Reverse the intensity scale, so that dark structures become bright foreground.
 

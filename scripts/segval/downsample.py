@@ -69,7 +69,11 @@ def _sum_dtype(dtype, area):
     memory traffic of each halving)."""
     info = np.iinfo(dtype)
     low, high = int(info.min) * area, int(info.max) * area
-    return np.result_type(np.min_scalar_type(high), np.min_scalar_type(low)) if high < 2**63 else np.float64
+    return (
+        np.result_type(np.min_scalar_type(high), np.min_scalar_type(low))
+        if high < 2**63
+        else np.float64
+    )
 
 
 def block_mean(image, factor):
@@ -92,9 +96,13 @@ def block_mean(image, factor):
         cols = np.full(sums.shape[1], factor)
         rows[-1] = last_rows or factor
         cols[-1] = last_cols or factor
-        for index, counts in (((slice(-1, None), slice(None)), rows[-1] * cols[None, :]),
-                              ((slice(None), slice(-1, None)), rows[:, None] * cols[-1])):
-            means[index] = (sums[index] + counts // 2) // counts if integer else sums[index] / counts
+        for index, counts in (
+            ((slice(-1, None), slice(None)), rows[-1] * cols[None, :]),
+            ((slice(None), slice(-1, None)), rows[:, None] * cols[-1]),
+        ):
+            means[index] = (
+                (sums[index] + counts // 2) // counts if integer else sums[index] / counts
+            )
     return means.astype(image.dtype)
 
 
@@ -133,5 +141,8 @@ def reduced_slice(reader, z, factor, band_rows, reduce):
     so the result equals reducing the whole slice; memory ~ one band)."""
     _, height, width = reader.shape
     band_rows = max(factor, band_rows - band_rows % factor)
-    bands = (reader.read(z, y0, min(y0 + band_rows, height), 0, width) for y0 in range(0, height, band_rows))
+    bands = (
+        reader.read(z, y0, min(y0 + band_rows, height), 0, width)
+        for y0 in range(0, height, band_rows)
+    )
     return np.concatenate([reduce(band, factor) for band in bands], axis=0)

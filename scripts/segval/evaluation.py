@@ -28,7 +28,17 @@ from segval.errors import THRESHOLD_NOT_FOUND
 from segval.metrics import COUNT_NAMES, add_counts, scores
 
 #: Count-based scores summarised over images.
-SUMMARISED = ("f1", "mcc", "jaccard", "accuracy", "balanced_accuracy", "precision", "recall", "specificity", "kappa")
+SUMMARISED = (
+    "f1",
+    "mcc",
+    "jaccard",
+    "accuracy",
+    "balanced_accuracy",
+    "precision",
+    "recall",
+    "specificity",
+    "kappa",
+)
 #: Boundary metrics (per image only: they do not pool from counts; lower is better).
 BOUNDARY = ("hd", "hd95", "assd")
 
@@ -111,24 +121,33 @@ def summarise(images, metric, policy="article", resamples=2000, seed=0):
     """
     counts = [{name: int(row[name]) for name in COUNT_NAMES} for row in images]
     if metric in BOUNDARY:  # per-image values as computed; undefined ones are NaN, so excluded
-        per_image = np.array([math.nan if row.get(metric) is None else row[metric] for row in images], dtype=float)
+        per_image = np.array(
+            [math.nan if row.get(metric) is None else row[metric] for row in images], dtype=float
+        )
     else:
         per_image = np.array([_score(c, metric, policy) for c in counts], dtype=float)
     cases = [scores(c, policy)["edge_case"] for c in counts]
     defined = per_image[np.isfinite(per_image)]
     out = {
         "images": len(images),
-        "pooled": _score(add_counts(*counts), metric, policy) if counts and metric not in BOUNDARY else math.nan,
+        "pooled": _score(add_counts(*counts), metric, policy)
+        if counts and metric not in BOUNDARY
+        else math.nan,
         "mean": float(defined.mean()) if defined.size else math.nan,
         "sd": float(defined.std(ddof=1)) if defined.size > 1 else math.nan,
         "median": float(np.median(defined)) if defined.size else math.nan,
         "excluded": int(per_image.size - defined.size),
-        "replaced": sum(1 for case, value in zip(cases, per_image) if case != "none" and np.isfinite(value)),
+        "replaced": sum(
+            1 for case, value in zip(cases, per_image) if case != "none" and np.isfinite(value)
+        ),
     }
     out["pooled_low"], out["pooled_high"] = math.nan, math.nan
     if metric not in BOUNDARY:
         out["pooled_low"], out["pooled_high"] = bootstrap_interval(
-            lambda idx: _score(add_counts(*(counts[i] for i in idx)), metric, policy), len(counts), resamples, seed
+            lambda idx: _score(add_counts(*(counts[i] for i in idx)), metric, policy),
+            len(counts),
+            resamples,
+            seed,
         )
 
     def resampled_mean(idx):
@@ -136,7 +155,9 @@ def summarise(images, metric, policy="article", resamples=2000, seed=0):
         values = values[np.isfinite(values)]
         return values.mean() if values.size else math.nan
 
-    out["mean_low"], out["mean_high"] = bootstrap_interval(resampled_mean, len(counts), resamples, seed)
+    out["mean_low"], out["mean_high"] = bootstrap_interval(
+        resampled_mean, len(counts), resamples, seed
+    )
     return out
 
 
@@ -168,13 +189,19 @@ def comparable(table):
     everything = list(dict.fromkeys(image for images in table.values() for image in images))
     complete = [method for method in table if len(table[method]) == len(everything)]
     if complete:
-        left_out = {method: [i for i in everything if i not in table[method]] for method in table if method not in complete}
+        left_out = {
+            method: [i for i in everything if i not in table[method]]
+            for method in table
+            if method not in complete
+        }
         return complete, everything, left_out
     shared = [image for image in everything if all(image in images for images in table.values())]
     return list(table), shared, {}
 
 
-def select(table, metric="mcc", policy="article", split=None, resamples=2000, seed=0, references=()):
+def select(
+    table, metric="mcc", policy="article", split=None, resamples=2000, seed=0, references=()
+):
     """Rank methods by their pooled score and estimate the chosen method's score out of sample.
 
     Parameters
@@ -217,25 +244,48 @@ def select(table, metric="mcc", policy="article", split=None, resamples=2000, se
     for method in table:
         rows = [table[method][image] for image in images]
         summary = summarise(rows, metric, policy, resamples, seed)
-        ranking.append({"method": method, **{k: summary[k] for k in ("pooled", "pooled_low", "pooled_high", "mean")},
-                        "images": len(rows), "not_found": sum(row.get("status") == THRESHOLD_NOT_FOUND for row in rows)})
+        ranking.append(
+            {
+                "method": method,
+                **{k: summary[k] for k in ("pooled", "pooled_low", "pooled_high", "mean")},
+                "images": len(rows),
+                "not_found": sum(row.get("status") == THRESHOLD_NOT_FOUND for row in rows),
+            }
+        )
     ranking.sort(key=lambda row: -row["pooled"] if np.isfinite(row["pooled"]) else math.inf)
     for rank, row in enumerate(ranking, start=1):
         row["rank"] = rank
     winner = ranking[0]["method"] if ranking else None
-    result = {"metric": metric, "policy": policy, "ranking": ranking, "images": images, "left_out": left_out,
-              "winner": winner, "in_sample": ranking[0]["pooled"] if ranking else math.nan,
-              "references": _reference_rows(humans, images, metric, policy, resamples, seed)}
+    result = {
+        "metric": metric,
+        "policy": policy,
+        "ranking": ranking,
+        "images": images,
+        "left_out": left_out,
+        "winner": winner,
+        "in_sample": ranking[0]["pooled"] if ranking else math.nan,
+        "references": _reference_rows(humans, images, metric, policy, resamples, seed),
+    }
     test = [image for image in images if (split or {}).get(image) == "test"]
     if test:
         train = [image for image in images if image not in test]
         chosen = best_method(table, train, metric, policy)
-        result.update(scheme="train/test", choices={"test": chosen},
-                      out_of_sample=_pooled(table, chosen, test, metric, policy) if chosen else math.nan)
+        result.update(
+            scheme="train/test",
+            choices={"test": chosen},
+            out_of_sample=_pooled(table, chosen, test, metric, policy) if chosen else math.nan,
+        )
     elif len(images) >= 2:
-        choices = {image: best_method(table, [other for other in images if other != image], metric, policy) for image in images}
+        choices = {
+            image: best_method(table, [other for other in images if other != image], metric, policy)
+            for image in images
+        }
         held_out = add_counts(*(table[choices[image]][image] for image in images))
-        result.update(scheme="leave-one-image-out", choices=choices, out_of_sample=_score(held_out, metric, policy))
+        result.update(
+            scheme="leave-one-image-out",
+            choices=choices,
+            out_of_sample=_score(held_out, metric, policy),
+        )
     else:
         result.update(scheme="none", choices={}, out_of_sample=math.nan)
     return result
@@ -247,7 +297,13 @@ def _reference_rows(humans, images, metric, policy, resamples, seed):
     for method, by_image in humans.items():
         shared = [image for image in images if image in by_image] if images else list(by_image)
         summary = summarise([by_image[image] for image in shared], metric, policy, resamples, seed)
-        rows.append({"method": method, "rank": "reference",
-                     **{k: summary[k] for k in ("pooled", "pooled_low", "pooled_high", "mean")},
-                     "images": len(shared), "not_found": 0})
+        rows.append(
+            {
+                "method": method,
+                "rank": "reference",
+                **{k: summary[k] for k in ("pooled", "pooled_low", "pooled_high", "mean")},
+                "images": len(shared),
+                "not_found": 0,
+            }
+        )
     return rows

@@ -28,7 +28,9 @@ def remove_leftovers(path):
     """
     path = Path(path)
     stem = glob.escape(f".{path.name}")
-    found = sorted(path.parent.glob(f"{stem}.partial-*")) + sorted(path.parent.glob(f"{stem}.scratch-*"))
+    found = sorted(path.parent.glob(f"{stem}.partial-*")) + sorted(
+        path.parent.glob(f"{stem}.scratch-*")
+    )
     for leftover in found:
         _remove(leftover)
     return found

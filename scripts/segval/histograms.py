@@ -20,7 +20,7 @@ def bins_for(dtype):
     """``(n_bins, offset)`` of the full-resolution histogram of an integer dtype; bin ``i`` holds
     value ``offset + i``.  ``None`` for float dtypes (binned over a shared range instead)."""
     dtype = np.dtype(dtype)
-    if dtype == bool:
+    if dtype.kind == "b":
         return 2, 0
     if dtype.kind in "ui":
         if dtype.itemsize > 2:

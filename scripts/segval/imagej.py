@@ -99,10 +99,7 @@ import numpy as np
 from segval.errors import ThresholdNotFound
 from segval.spec import IJ_METHODS
 
-
 __all__ = ["IJ_METHODS", "ThresholdNotFound", "ij_threshold", *IJ_METHODS]
-
-
 
 
 # Java constants.

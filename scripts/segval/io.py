@@ -154,7 +154,11 @@ def read_info(path):
             )
         for other in files[1:]:
             info = read_info(other)
-            if (info.shape, info.dtype, info.channels) != (first.shape, first.dtype, first.channels):
+            if (info.shape, info.dtype, info.channels) != (
+                first.shape,
+                first.dtype,
+                first.channels,
+            ):
                 raise SegvalError(
                     f"slice {other.name} is {info.shape[1:]} {info.dtype} with {info.channels} "
                     f"channel(s) but {files[0].name} is {first.shape[1:]} {first.dtype} with "
@@ -162,7 +166,9 @@ def read_info(path):
                     path,
                     "every slice of a stack must have the same size and pixel type",
                 )
-        return ImageInfo(path, (len(files),) + first.shape[1:], first.dtype, first.channels, "folder")
+        return ImageInfo(
+            path, (len(files),) + first.shape[1:], first.dtype, first.channels, "folder"
+        )
     suffix = _suffix(path)
     if suffix in TIFF_SUFFIXES:
         with _open_tiff(path) as tif:
@@ -203,10 +209,14 @@ def check_complete(path):
                     ends = [o + n for o, n in zip(page.dataoffsets, page.databytecounts) if n]
                     if ends and max(ends) > size:
                         raise SegvalError(
-                            f"the file is truncated: page {index} needs {max(ends)} bytes but the file has {size}", path, fix
+                            f"the file is truncated: page {index} needs {max(ends)} bytes but the file has {size}",
+                            path,
+                            fix,
                         )
             except (IndexError, ValueError, OSError, struct.error, tifffile.TiffFileError) as error:
-                raise SegvalError(f"cannot read as TIFF ({error})", path, "re-export the image") from None
+                raise SegvalError(
+                    f"cannot read as TIFF ({error})", path, "re-export the image"
+                ) from None
         return
     trailers = {".png": b"IEND\xaeB`\x82", ".jpg": b"\xff\xd9", ".jpeg": b"\xff\xd9"}
     if suffix in trailers:
@@ -217,12 +227,16 @@ def check_complete(path):
             try:
                 _decode_raster(path)
             except SegvalError:
-                raise SegvalError(f"the file is truncated: no {suffix[1:].upper()} end marker", path, fix) from None
+                raise SegvalError(
+                    f"the file is truncated: no {suffix[1:].upper()} end marker", path, fix
+                ) from None
 
 
 def _info_from_array(path, array):
     channels = array.shape[2] if array.ndim == 3 else 1
-    return ImageInfo(path, (1,) + array.shape[:2], _dtype_name(array.dtype, path), channels, "raster")
+    return ImageInfo(
+        path, (1,) + array.shape[:2], _dtype_name(array.dtype, path), channels, "raster"
+    )
 
 
 def _dtype_name(dtype, path):
@@ -359,28 +373,45 @@ class _ZarrLayout:
         try:
             self.array = zarr.open_array(image.array, mode="r")
         except Exception as error:  # zarr raises many types for a broken store; all mean the same
-            raise SegvalError(f"cannot open as Zarr ({type(error).__name__}: {error})", path, "re-export the image") from None
+            raise SegvalError(
+                f"cannot open as Zarr ({type(error).__name__}: {error})",
+                path,
+                "re-export the image",
+            ) from None
         sizes = dict(zip(image.axes, self.array.shape))
         for axis, size in sizes.items():
             if axis == "t" and size > 1:
                 raise SegvalError(
-                    f"the image has {size} time points; segval segments one", path,
+                    f"the image has {size} time points; segval segments one",
+                    path,
                     "save the time point to analyse as its own OME-Zarr image (or one sample per time point)",
                 )
             if axis not in ngff.AXES and size > 1:
                 raise SegvalError(
-                    f"axis {axis!r} (size {size}) is not one of t, c, z, y, x", path,
+                    f"axis {axis!r} (size {size}) is not one of t, c, z, y, x",
+                    path,
                     "save the image with axes among t, c, z, y, x (one image per value of the other axis)",
                 )
         if "y" not in sizes or "x" not in sizes:
-            raise SegvalError(f"the image has no y and x axes (axes {''.join(image.axes)})", path, "re-export the image")
+            raise SegvalError(
+                f"the image has no y and x axes (axes {''.join(image.axes)})",
+                path,
+                "re-export the image",
+            )
         self.axes = image.axes
         # Regions come out in the array's axis order: x before y means they are transposed back.
         self.transposed = image.axes.index("x") < image.axes.index("y")
         shape = (sizes.get("z", 1), sizes["y"], sizes["x"])
         pixel_size = image.pixel_size()
-        self.info = ImageInfo(path, shape, _dtype_name(self.array.dtype, path), sizes.get("c", 1), "zarr",
-                              pixel_size, image.unit() if pixel_size else None)
+        self.info = ImageInfo(
+            path,
+            shape,
+            _dtype_name(self.array.dtype, path),
+            sizes.get("c", 1),
+            "zarr",
+            pixel_size,
+            image.unit() if pixel_size else None,
+        )
 
         self._chunks = OrderedDict()  # decoded Zarr chunks, most recently used last
         self._chunk_bytes = 0
@@ -389,7 +420,9 @@ class _ZarrLayout:
         # like a band of tiles, not with the image.
         size = dict(zip(self.axes, self.array.chunks))
         chunk_bytes = int(np.prod(self.array.chunks)) * self.array.dtype.itemsize
-        self._cache_bytes = min(_SEGMENT_CACHE_BYTES, (3 * -(-shape[2] // size["x"]) + 3) * chunk_bytes)
+        self._cache_bytes = min(
+            _SEGMENT_CACHE_BYTES, (3 * -(-shape[2] // size["x"]) + 3) * chunk_bytes
+        )
 
     def read(self, z, channel, y0, y1, x0, x1):
         """Region ``[y0:y1, x0:x1]`` of slice ``z`` assembled from whole decoded chunks, which are
@@ -406,7 +439,10 @@ class _ZarrLayout:
                 ya, yb = max(y0, origin["y"]), min(y1, origin["y"] + size["y"])
                 xa, xb = max(x0, origin["x"]), min(x1, origin["x"] + size["x"])
                 where = {axis: point.get(axis, 0) - origin[axis] for axis in self.axes}
-                where.update(y=slice(ya - origin["y"], yb - origin["y"]), x=slice(xa - origin["x"], xb - origin["x"]))
+                where.update(
+                    y=slice(ya - origin["y"], yb - origin["y"]),
+                    x=slice(xa - origin["x"], xb - origin["x"]),
+                )
                 piece = chunk[tuple(where[axis] for axis in self.axes)]
                 out[ya - y0 : yb - y0, xa - x0 : xb - x0] = piece.T if self.transposed else piece
         return out
@@ -489,7 +525,13 @@ class ImageReader:
             return self._raster_slice(z)[y0:y1, x0:x1]
         except SegvalError:
             raise
-        except (ValueError, OSError, RuntimeError, struct.error, tifffile.TiffFileError) as error:  # zarr's are ValueErrors
+        except (
+            ValueError,
+            OSError,
+            RuntimeError,
+            struct.error,
+            tifffile.TiffFileError,
+        ) as error:  # zarr's are ValueErrors
             # Truncated data, a corrupt compressed tile, a codec failing: the file, not the code.
             raise SegvalError(
                 f"cannot read slice {z} rows {y0}:{y1} ({type(error).__name__}: {error}); the file "
@@ -540,7 +582,9 @@ class ImageReader:
             )
             region = array[sample, y0:y1, x0:x1] if separate else array[y0:y1, x0:x1, sample]
             # Native byte order, so that OpenCV and numpy's fast paths accept it.
-            return np.asarray(region.astype(key.dtype.newbyteorder("="), copy=not region.dtype.isnative))
+            return np.asarray(
+                region.astype(key.dtype.newbyteorder("="), copy=not region.dtype.isnative)
+            )
         return self._read_segments(page, key, y0, y1, x0, x1, sample)
 
     def _read_segments(self, page, key, y0, y1, x0, x1, sample):
@@ -562,7 +606,9 @@ class ImageReader:
                 top, left = sy * seg_h, sx * seg_w
                 ya, yb = max(y0, top), min(y1, top + seg.shape[0])
                 xa, xb = max(x0, left), min(x1, left + seg.shape[1])
-                out[ya - y0 : yb - y0, xa - x0 : xb - x0] = seg[ya - top : yb - top, xa - left : xb - left]
+                out[ya - y0 : yb - y0, xa - x0 : xb - x0] = seg[
+                    ya - top : yb - top, xa - left : xb - left
+                ]
         return out
 
     def _segment(self, page, key, index):

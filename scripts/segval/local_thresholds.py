@@ -100,7 +100,6 @@ References
 
 from __future__ import annotations
 
-
 import cv2
 import numpy as np
 
@@ -298,8 +297,9 @@ def _disk_sums(x, radius):
         ksize = (2 * d + 1, 1)  # horizontal run sums of half-width d, for every row
         hs = cv2.boxFilter(src, depth, ksize, normalize=False, borderType=cv2.BORDER_REFLECT)
         if sq is None:
-            hs2 = cv2.sqrBoxFilter(src, depth, ksize, normalize=False,
-                                   borderType=cv2.BORDER_REFLECT)
+            hs2 = cv2.sqrBoxFilter(
+                src, depth, ksize, normalize=False, borderType=cv2.BORDER_REFLECT
+            )
         else:
             hs2 = cv2.boxFilter(sq, depth, ksize, normalize=False, borderType=cv2.BORDER_REFLECT)
         for i, dd in enumerate(half_widths):
@@ -355,8 +355,9 @@ def _otsu_hist(padded, radius, chunk=128):
             # them out changes nothing (bit for bit).
             sub = band[:, x0 : x1 + 2 * r - 1]
             lo, hi = int(sub.min()) // wc, int(sub.max()) // wc
-            out[y, x0:x1] = _otsu_levels(hist[lo : hi + 1, x0:x1], term, levels[lo : hi + 1],
-                                         lo + base_level)
+            out[y, x0:x1] = _otsu_levels(
+                hist[lo : hi + 1, x0:x1], term, levels[lo : hi + 1], lo + base_level
+            )
     return out
 
 
@@ -456,8 +457,16 @@ def _compute(padded, method, params):
         b = p["block_size"]
         if dt.kind in "ui":
             _check_exact(method, b * b, dt)
-            s = _core(cv2.boxFilter(_cv_src(padded), cv2.CV_64F, (b, b), normalize=False,
-                                    borderType=cv2.BORDER_REFLECT), h)
+            s = _core(
+                cv2.boxFilter(
+                    _cv_src(padded),
+                    cv2.CV_64F,
+                    (b, b),
+                    normalize=False,
+                    borderType=cv2.BORDER_REFLECT,
+                ),
+                h,
+            )
         else:
             s = _window_sum_fixed(padded.astype(np.float64), b)
         # (Python float offset: numpy keeps float32 for float32 m, as skimage's result)
@@ -465,8 +474,9 @@ def _compute(padded, method, params):
     elif method == "local_gaussian":
         import scipy.ndimage as ndi
 
-        g = ndi.gaussian_filter(padded.astype(wd), _gaussian_sigma(p), mode="reflect",
-                                truncate=TRUNCATE)
+        g = ndi.gaussian_filter(
+            padded.astype(wd), _gaussian_sigma(p), mode="reflect", truncate=TRUNCATE
+        )
         t = _core(g, h) - p["offset"]
     elif method == "local_median":
         b = p["block_size"]

@@ -33,7 +33,9 @@ def binarize(array, rule="nonzero"):
         return array == 0
     if isinstance(rule, (int, np.integer)) and not isinstance(rule, bool):
         return array == rule
-    raise ValueError(f"unknown foreground rule {rule!r}; use one of {', '.join(RULES)} or an integer")
+    raise ValueError(
+        f"unknown foreground rule {rule!r}; use one of {', '.join(RULES)} or an integer"
+    )
 
 
 def distinct_values(array, limit=_MAX_VALUES_SHOWN + 1):
@@ -88,26 +90,44 @@ def check_binary(values, rule, path, what="ground truth", complete=True):
     Fix: set ground_truth.foreground in the config to the mask's foreground value (e.g. 255)
     """
     values = np.unique(np.asarray(values))
-    shown = ", ".join(str(v) for v in values[:_MAX_VALUES_SHOWN]) + (" ..." if len(values) > _MAX_VALUES_SHOWN else "")
+    shown = ", ".join(str(v) for v in values[:_MAX_VALUES_SHOWN]) + (
+        " ..." if len(values) > _MAX_VALUES_SHOWN else ""
+    )
     if what == "ROI":  # always read as non-zero = inside: nothing in the config to change
         fix = "give an ROI mask with two values, 0 outside the region (e.g. 0/255)"
     else:
-        key = "prediction.foreground" if what.startswith("prediction") else "ground_truth.foreground"
+        key = (
+            "prediction.foreground" if what.startswith("prediction") else "ground_truth.foreground"
+        )
         fix = f"set {key} in the config to the mask's foreground value (e.g. {values[-1] if len(values) else 255})"
     if rule == "labels":
         return
     if isinstance(rule, (int, np.integer)) and not isinstance(rule, bool):
         if complete and len(values) == 2 and rule not in values:
-            raise SegvalError(f"{what} holds values {shown}, not the foreground value {rule}: every pixel would be background", path, fix)
+            raise SegvalError(
+                f"{what} holds values {shown}, not the foreground value {rule}: every pixel would be background",
+                path,
+                fix,
+            )
         return
     if len(values) > 2:
         if what != "ROI":
-            fix = (f"give a mask with two values (e.g. 0/255), or set {key} in the config to 'labels' for a "
-                   "label image or to the foreground value N of a multi-class mask")
-        raise SegvalError(f"{what} is not binary under foreground rule {rule!r}: it holds values {shown}", path, fix)
+            fix = (
+                f"give a mask with two values (e.g. 0/255), or set {key} in the config to 'labels' for a "
+                "label image or to the foreground value N of a multi-class mask"
+            )
+        raise SegvalError(
+            f"{what} is not binary under foreground rule {rule!r}: it holds values {shown}",
+            path,
+            fix,
+        )
     if len(values) == 2 and values[0] != 0:
         everything = "foreground" if rule == "nonzero" else "background"
-        raise SegvalError(f"{what} holds values {shown} and no 0: under foreground rule {rule!r} every pixel would be {everything}", path, fix)
+        raise SegvalError(
+            f"{what} holds values {shown} and no 0: under foreground rule {rule!r} every pixel would be {everything}",
+            path,
+            fix,
+        )
 
 
 def apply_threshold(values, threshold):

@@ -108,7 +108,9 @@ def confusion_counts(truth, predicted, roi=None):
     truth = _as_bool(truth, "truth")
     predicted = _as_bool(predicted, "predicted")
     if truth.shape != predicted.shape:
-        raise ValueError(f"truth and prediction differ in shape: {truth.shape} vs {predicted.shape}")
+        raise ValueError(
+            f"truth and prediction differ in shape: {truth.shape} vs {predicted.shape}"
+        )
     if roi is not None:
         roi = _as_bool(roi, "roi")
         if roi.shape != truth.shape:
@@ -143,7 +145,9 @@ def confusion_map(truth, predicted, roi=None):
     truth = _as_bool(truth, "truth")
     predicted = _as_bool(predicted, "predicted")
     if truth.shape != predicted.shape:
-        raise ValueError(f"truth and prediction differ in shape: {truth.shape} vs {predicted.shape}")
+        raise ValueError(
+            f"truth and prediction differ in shape: {truth.shape} vs {predicted.shape}"
+        )
     code = truth.view(np.uint8) * np.uint8(2)
     code += predicted.view(np.uint8)
     if roi is not None:
@@ -154,7 +158,12 @@ def confusion_map(truth, predicted, roi=None):
 def counts_from_map(code):
     """Confusion counts of a confusion map (pixels coded 4, outside the ROI, are not counted)."""
     per_code = np.bincount(np.asarray(code, dtype=np.uint8).ravel(), minlength=5)
-    return {"tp": int(per_code[TP]), "fp": int(per_code[FP]), "fn": int(per_code[FN]), "tn": int(per_code[TN])}
+    return {
+        "tp": int(per_code[TP]),
+        "fp": int(per_code[FP]),
+        "fn": int(per_code[FN]),
+        "tn": int(per_code[TN]),
+    }
 
 
 def add_counts(*many):
@@ -218,7 +227,9 @@ def scores(counts, policy="article"):
     1.0
     """
     if policy not in POLICIES:
-        raise ValueError(f"unknown edge-case policy {policy!r}; choose one of {', '.join(POLICIES)}")
+        raise ValueError(
+            f"unknown edge-case policy {policy!r}; choose one of {', '.join(POLICIES)}"
+        )
     tp, fp, fn, tn = (np.float64(int(counts[n])) for n in COUNT_NAMES)
     case = edge_case(counts)
     perfect = fp == 0 and fn == 0
@@ -250,7 +261,9 @@ def scores(counts, policy="article"):
 def _mcc(tp, fp, fn, tn, perfect, policy):
     denominator_zero = (tp + fp) == 0 or (tp + fn) == 0 or (tn + fp) == 0 or (tn + fn) == 0
     if not denominator_zero:
-        return float(((tp * tn) - (fp * fn)) / np.sqrt((tp + fp) * (tp + fn) * (tn + fp) * (tn + fn)))
+        return float(
+            ((tp * tn) - (fp * fn)) / np.sqrt((tp + fp) * (tp + fn) * (tn + fp) * (tn + fn))
+        )
     if policy == "article":
         return 1.0 if perfect else -1.0
     return 0.0 if policy == "sklearn" else math.nan

@@ -84,5 +84,3 @@ def overlay(image, code, alpha=0.5, colours=None):
     if outside.any():
         blended[outside] = rgb[outside]
     return blended
-
-

@@ -144,8 +144,11 @@ def table(columns, rows, classes=None, help=None, sortable=True):
     """
     help = help or {}
     # Text columns (judged by the first row) are left-aligned, numbers right-aligned, headers alike.
-    numeric = [(isinstance(v, (int, float)) and not isinstance(v, bool)) or (isinstance(v, tuple) and v[0] == "score")
-               for v in (rows[0] if rows else columns)]
+    numeric = [
+        (isinstance(v, (int, float)) and not isinstance(v, bool))
+        or (isinstance(v, tuple) and v[0] == "score")
+        for v in (rows[0] if rows else columns)
+    ]
     head = ""
     for column, is_number in zip(columns, numeric):
         attributes = "" if is_number else ' class="text"'
@@ -242,22 +245,55 @@ def reference_label(method):
 def ranking_table(selection):
     """The ranking, then the references (labelled, unranked), as an HTML table."""
     metric = selection["metric"].upper()
-    columns = ["rank", "pipeline", f"pooled {metric}", "95 % interval", f"mean {metric}", "images", "not found"]
+    columns = [
+        "rank",
+        "pipeline",
+        f"pooled {metric}",
+        "95 % interval",
+        f"mean {metric}",
+        "images",
+        "not found",
+    ]
     rows, classes = [], []
     for row in selection["ranking"]:
         chosen = row["method"] == selection["winner"]
         name = esc(row["method"]) + (' <span class="tag chosen">chosen</span>' if chosen else "")
-        rows.append([row["rank"], ("html", name), ("score", _none(row["pooled"])),
-                     interval(row["pooled_low"], row["pooled_high"]), ("score", _none(row["mean"])), row["images"],
-                     row["not_found"]])
+        rows.append(
+            [
+                row["rank"],
+                ("html", name),
+                ("score", _none(row["pooled"])),
+                interval(row["pooled_low"], row["pooled_high"]),
+                ("score", _none(row["mean"])),
+                row["images"],
+                row["not_found"],
+            ]
+        )
         classes.append("chosen" if chosen else "")
     for row in selection.get("references", []):
-        name = esc(reference_label(row["method"])) + ' <span class="tag reference">reference (human)</span>'
-        rows.append(["reference", ("html", name), ("score", _none(row["pooled"])),
-                     interval(row["pooled_low"], row["pooled_high"]), ("score", _none(row["mean"])), row["images"], "–"])
+        name = (
+            esc(reference_label(row["method"]))
+            + ' <span class="tag reference">reference (human)</span>'
+        )
+        rows.append(
+            [
+                "reference",
+                ("html", name),
+                ("score", _none(row["pooled"])),
+                interval(row["pooled_low"], row["pooled_high"]),
+                ("score", _none(row["mean"])),
+                row["images"],
+                "–",
+            ]
+        )
         classes.append("reference")
-    help = {f"pooled {metric}": HELP["pooled"], "95 % interval": HELP["95 % interval"],
-            f"mean {metric}": HELP["mean"], "images": HELP["images"], "not found": HELP["not found"]}
+    help = {
+        f"pooled {metric}": HELP["pooled"],
+        "95 % interval": HELP["95 % interval"],
+        f"mean {metric}": HELP["mean"],
+        "images": HELP["images"],
+        "not found": HELP["not found"],
+    }
     return table(columns, [[_none(v) for v in r] for r in rows], classes, help)
 
 
@@ -266,7 +302,18 @@ def _none(value):
 
 
 #: Columns of the per-image table, in order, when present in the summary.
-IMAGE_COLUMNS = ("threshold", "mcc", "f1", "jaccard", "precision", "recall", "accuracy", "hd95", "edge_case", "status")
+IMAGE_COLUMNS = (
+    "threshold",
+    "mcc",
+    "f1",
+    "jaccard",
+    "precision",
+    "recall",
+    "accuracy",
+    "hd95",
+    "edge_case",
+    "status",
+)
 
 
 def per_image_table(rows, winner=None, references=(), pages=None):
@@ -307,36 +354,55 @@ def index_page(selection, summary_rows, samples, selection_plot=None, title="seg
         body.append("<h2>Ranking</h2>")
         body.append(
             f'<p class="note">Ranked by the pooled {esc(selection["metric"].upper())} on the same '
-            f'{len(selection["images"])} image(s); the interval is a bootstrap over images. '
+            f"{len(selection['images'])} image(s); the interval is a bootstrap over images. "
             "Reference rows are another expert's tracings scored against the ground truth: the human "
             "agreement level, never ranked nor chosen.</p>"
         )
         body.append(f'<div class="scroll">{ranking_table(selection)}</div>')
         if selection.get("left_out"):
-            missing = "; ".join(f"{esc(m)} (no {esc(', '.join(i))})" for m, i in selection["left_out"].items())
-            body.append(f'<p class="note">Left out of the ranking for lack of images: {missing}.</p>')
+            missing = "; ".join(
+                f"{esc(m)} (no {esc(', '.join(i))})" for m, i in selection["left_out"].items()
+            )
+            body.append(
+                f'<p class="note">Left out of the ranking for lack of images: {missing}.</p>'
+            )
     body.append("<h2>Per image</h2>")
-    body.append(f'<div class="scroll">{per_image_table(summary_rows, (selection or {}).get("winner"), references, {c["sample"]: c["page"] for c in samples})}</div>')
+    body.append(
+        f'<div class="scroll">{per_image_table(summary_rows, (selection or {}).get("winner"), references, {c["sample"]: c["page"] for c in samples})}</div>'
+    )
     if selection_plot:
-        body.append(f'<figure><img src="{esc(selection_plot)}" alt="score per method and image" loading="lazy">'
-                    "<figcaption>Score of every pipeline on every image (ranking order).</figcaption></figure>")
+        body.append(
+            f'<figure><img src="{esc(selection_plot)}" alt="score per method and image" loading="lazy">'
+            "<figcaption>Score of every pipeline on every image (ranking order).</figcaption></figure>"
+        )
     body.append("<h2>Samples</h2>")
     body.append('<div class="thumbs">')
     for sample in samples:
-        picture = (f'<img src="{esc(sample["thumbnail"])}" alt="{esc(sample["sample"])}">'
-                   if sample.get("thumbnail") else "")
-        body.append(f'<a href="{esc(sample["page"])}">{picture}<span>{esc(sample["sample"])}</span>'
-                    f'<br><span class="note">{esc(sample.get("caption", ""))}</span></a>')
+        picture = (
+            f'<img src="{esc(sample["thumbnail"])}" alt="{esc(sample["sample"])}">'
+            if sample.get("thumbnail")
+            else ""
+        )
+        body.append(
+            f'<a href="{esc(sample["page"])}">{picture}<span>{esc(sample["sample"])}</span>'
+            f'<br><span class="note">{esc(sample.get("caption", ""))}</span></a>'
+        )
     body.append("</div>")
     return document(title, "\n".join(body))
 
 
 def legend(colours):
     """The overlay colour key, e.g. ``{"tp": [0, 255, 255], ...}``."""
-    names = {"tp": "true positive", "fp": "false positive", "fn": "false negative", "tn": "true negative"}
+    names = {
+        "tp": "true positive",
+        "fp": "false positive",
+        "fn": "false negative",
+        "tn": "true negative",
+    }
     keys = "".join(
         f'<span style="background:rgb({",".join(str(int(v)) for v in colours[k])})"></span>{names[k]}'
-        for k in ("tp", "fp", "fn", "tn") if k in colours
+        for k in ("tp", "fp", "fn", "tn")
+        if k in colours
     )
     return f'<p class="legend note">Overlay colours:{keys}</p>'
 
@@ -367,8 +433,18 @@ document.querySelectorAll("details").forEach(function (details) {
 """
 
 
-def sample_page(sample, overlays, histogram=None, tile_maps=(), methods_plot=None, metrics=(), colours=None,
-                zooms=(), viewer=None, note=""):
+def sample_page(
+    sample,
+    overlays,
+    histogram=None,
+    tile_maps=(),
+    methods_plot=None,
+    metrics=(),
+    colours=None,
+    zooms=(),
+    viewer=None,
+    note="",
+):
     """One sample's page.
 
     Parameters
@@ -388,55 +464,80 @@ def sample_page(sample, overlays, histogram=None, tile_maps=(), methods_plot=Non
     viewer : str, optional
         Relative folder of OpenSeadragon (``openseadragon.min.js`` and ``images/``).
     """
-    body = [f'<p class="note"><a href="../index.html">&larr; all results</a></p>', f"<h1>{esc(sample)}</h1>"]
+    body = [
+        '<p class="note"><a href="../index.html">&larr; all results</a></p>',
+        f"<h1>{esc(sample)}</h1>",
+    ]
     if note:
         body.append(f'<p class="note">{esc(note)}</p>')
     if metrics:
         body.append("<h2>Metrics</h2>")
-        columns = ["pipeline", "scope", "z"] + [c for c in ("threshold",) + IMAGE_COLUMNS[1:] + ("tp", "fp", "fn", "tn")
-                                                 if c in metrics[0] and c != "threshold" or c == "threshold" and "threshold" in metrics[0]]
+        columns = ["pipeline", "scope", "z"] + [
+            c
+            for c in ("threshold",) + IMAGE_COLUMNS[1:] + ("tp", "fp", "fn", "tn")
+            if c in metrics[0]
+            and c != "threshold"
+            or c == "threshold"
+            and "threshold" in metrics[0]
+        ]
         rows, classes = [], []
         for row in metrics:
             name = f"{row['prep']}.{row['method']}"
             if row.get("_kind") == "reference":
                 name = f"{reference_label(name)} (reference)"
-            rows.append([name, row.get("scope", ""), row.get("z", "")]
-                        + [_none(row.get(c)) for c in columns[3:]])
+            rows.append(
+                [name, row.get("scope", ""), row.get("z", "")]
+                + [_none(row.get(c)) for c in columns[3:]]
+            )
             classes.append(row.get("_kind", ""))
         body.append(f'<div class="scroll">{table(columns, rows, classes)}</div>')
     if zooms and viewer:
         body.append("<h2>Full resolution</h2>")
-        body.append('<p class="note">Drag to pan, scroll to zoom. Every zoom level keeps errors visible: a '
-                    "screen pixel shows FN, else FP, else TP of the pixels it covers.</p>")
+        body.append(
+            '<p class="note">Drag to pan, scroll to zoom. Every zoom level keeps errors visible: a '
+            "screen pixel shows FN, else FP, else TP of the pixels it covers.</p>"
+        )
         for zoom in zooms:  # closed ones start their viewer when opened (a page may hold many)
-            body.append(f"<details{' open' if zoom.get('open') else ''}><summary>{esc(zoom['method'])}</summary>"
-                        f"<div class=\"zoom\" data-dzi=\"{esc(zoom['dzi'])}\" data-width=\"{zoom['width']}\" "
-                        f"data-height=\"{zoom['height']}\" data-tile=\"{zoom.get('tile', 256)}\" "
-                        f"data-icons=\"{esc(viewer)}/images/\"></div></details>")
+            body.append(
+                f"<details{' open' if zoom.get('open') else ''}><summary>{esc(zoom['method'])}</summary>"
+                f'<div class="zoom" data-dzi="{esc(zoom["dzi"])}" data-width="{zoom["width"]}" '
+                f'data-height="{zoom["height"]}" data-tile="{zoom.get("tile", 256)}" '
+                f'data-icons="{esc(viewer)}/images/"></div></details>'
+            )
     body.append("<h2>Overlays</h2>")
     if colours:
         body.append(legend(colours))
     body.append('<div class="overlays">')
     for overlay in overlays:
-        tag = {"chosen": ' <span class="tag chosen">chosen</span>',
-               "reference": ' <span class="tag reference">reference (human)</span>'}.get(overlay.get("kind", ""), "")
-        body.append(f'<figure><a href="{esc(overlay["path"])}"><img src="{esc(overlay["path"])}" '
-                    f'alt="overlay {esc(overlay["method"])}" loading="lazy"></a>'
-                    f"<figcaption>{esc(overlay['method'])}{tag}</figcaption></figure>")
+        tag = {
+            "chosen": ' <span class="tag chosen">chosen</span>',
+            "reference": ' <span class="tag reference">reference (human)</span>',
+        }.get(overlay.get("kind", ""), "")
+        body.append(
+            f'<figure><a href="{esc(overlay["path"])}"><img src="{esc(overlay["path"])}" '
+            f'alt="overlay {esc(overlay["method"])}" loading="lazy"></a>'
+            f"<figcaption>{esc(overlay['method'])}{tag}</figcaption></figure>"
+        )
     body.append("</div>")
     if histogram:
         body.append("<h2>Histogram and thresholds</h2>")
-        body.append(f'<figure><img src="{esc(histogram)}" alt="histogram"><figcaption>Thresholds are on the '
-                    "processed scale (after inversion when <code>invert: true</code>); the legend also gives "
-                    "them on the original intensity scale.</figcaption></figure>")
+        body.append(
+            f'<figure><img src="{esc(histogram)}" alt="histogram"><figcaption>Thresholds are on the '
+            "processed scale (after inversion when <code>invert: true</code>); the legend also gives "
+            "them on the original intensity scale.</figcaption></figure>"
+        )
     if methods_plot:
-        body.append(f'<h2>Methods side by side</h2><figure><img src="{esc(methods_plot)}" alt="methods" '
-                    'loading="lazy"></figure>')
+        body.append(
+            f'<h2>Methods side by side</h2><figure><img src="{esc(methods_plot)}" alt="methods" '
+            'loading="lazy"></figure>'
+        )
     if tile_maps:
         body.append("<h2>Tile maps</h2>")
         for method, path in tile_maps:
-            body.append(f'<figure><img src="{esc(path)}" alt="tile map {esc(method)}" loading="lazy">'
-                        f"<figcaption>{esc(method)}</figcaption></figure>")
+            body.append(
+                f'<figure><img src="{esc(path)}" alt="tile map {esc(method)}" loading="lazy">'
+                f"<figcaption>{esc(method)}</figcaption></figure>"
+            )
     scripts = [f"{viewer}/openseadragon.min.js"] if zooms and viewer else []
     page = document(f"segval: {sample}", "\n".join(body), scripts)
     if scripts:

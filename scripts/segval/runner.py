@@ -23,7 +23,9 @@ def peak_rss_by_rule(log_folder):
     """``{rule: MB}``: the largest peak RSS of each rule's jobs, from the step logs under ``log_folder``."""
     peaks = {}
     for path in Path(log_folder).rglob("*.log"):
-        for rule, megabytes in re.findall(r"(\w+) done in [\d.]+ s, peak RSS (\d+) MB", path.read_text()):
+        for rule, megabytes in re.findall(
+            r"(\w+) done in [\d.]+ s, peak RSS (\d+) MB", path.read_text()
+        ):
             peaks[rule] = max(peaks.get(rule, 0), int(megabytes))
     return peaks
 

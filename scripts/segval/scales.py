@@ -23,7 +23,7 @@ def original_threshold(threshold, dtype, inverted):
     if not inverted:
         return threshold
     dtype = np.dtype(dtype)
-    if dtype.kind in "uib" and dtype != bool:
+    if dtype.kind in "ui":
         info = np.iinfo(dtype)
         return int(info.max) + int(info.min) - threshold
     return -threshold

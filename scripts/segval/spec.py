@@ -61,6 +61,7 @@ DEFAULT_PARAMS = {
     "local_otsu": {"radius": 15},
 }
 
+
 def _is_real(x) -> bool:
     return isinstance(x, numbers.Real) and not isinstance(x, bool)
 
@@ -271,11 +272,15 @@ def _local_params(name, text, spec):
     for item in filter(None, text.split(",")):
         key, equals, raw = item.partition("=")
         if not equals:
-            raise ValueError(f"{spec!r}: parameters are written key=value, e.g. '{name}:{next(iter(DEFAULT_PARAMS[name]))}=25'")
+            raise ValueError(
+                f"{spec!r}: parameters are written key=value, e.g. '{name}:{next(iter(DEFAULT_PARAMS[name]))}=25'"
+            )
         try:
             params[key.strip()] = int(raw) if raw.strip().lstrip("-").isdigit() else float(raw)
         except ValueError:
-            raise ValueError(f"{spec!r}: parameter {key.strip()!r} needs a number, got {raw!r}") from None
+            raise ValueError(
+                f"{spec!r}: parameter {key.strip()!r} needs a number, got {raw!r}"
+            ) from None
     return resolve_params(name, params)
 
 
@@ -298,11 +303,15 @@ def parse_method(spec):
         try:
             number = float(value)
         except ValueError:
-            raise ValueError(f"{name} needs a number, e.g. '{name}:{50 if name == 'percentile' else 79}'"
-                             f"; got {spec!r}") from None
+            raise ValueError(
+                f"{name} needs a number, e.g. '{name}:{50 if name == 'percentile' else 79}'"
+                f"; got {spec!r}"
+            ) from None
         if not math.isfinite(number):  # NaN would give an empty mask reported as "ok"
-            raise ValueError(f"{name} needs a finite number, e.g. '{name}:{50 if name == 'percentile' else 79}'"
-                             f"; got {spec!r}")
+            raise ValueError(
+                f"{name} needs a finite number, e.g. '{name}:{50 if name == 'percentile' else 79}'"
+                f"; got {spec!r}"
+            )
         if name == "percentile" and not 0 <= number <= 100:
             raise ValueError(f"percentile must be within 0..100, got {spec!r}")
         return name, number
@@ -315,6 +324,7 @@ def method_file_id(spec):
     """The method's name in file names: ``manual:79`` -> ``manual-79``,
     ``sauvola:window_size=25,k=0.3`` -> ``sauvola-window_size25-k0.3``."""
     return str(spec).replace(" ", "").replace(":", "-").replace(",", "-").replace("=", "")
+
 
 # --------------------------------------------------------------------------------------------
 # Preprocessing chains
@@ -411,8 +421,12 @@ def check_chain(chain):
             raise ValueError(f"unknown step {name!r}; steps: {', '.join(STEP_RADIUS)}")
         if value < 0:
             raise ValueError(f"{name}: the value must be >= 0, got {value}")
-        if name in ("median", "bgmedian", "tophat", "rollingball") and (value != int(value) or (value > 1 and int(value) % 2 == 0)):
-            raise ValueError(f"{name}: the window must be an odd whole number of pixels, got {value}")
+        if name in ("median", "bgmedian", "tophat", "rollingball") and (
+            value != int(value) or (value > 1 and int(value) % 2 == 0)
+        ):
+            raise ValueError(
+                f"{name}: the window must be an odd whole number of pixels, got {value}"
+            )
         if name == "clahe" and value <= 0:
             raise ValueError(f"clahe: the clip limit must be > 0, got {value}")
 

@@ -120,17 +120,35 @@ def write_tiles(path, tiles, shape, dtype, tile_size, compress=True, pyramid=Non
     # minisblack + axes: a 3- or 4-page stack must not be taken for an RGB(A) image.
     options.update(photometric="minisblack", tile=(tile_size, tile_size), dtype=dtype, maxworkers=1)
     with atomic_output(path) as tmp, scratch_dir(path) as scratch:
-        first = _Level((slices, -(-height // 2), -(-width // 2)), dtype, Path(scratch) / "level1.raw") if factors else None
+        first = (
+            _Level((slices, -(-height // 2), -(-width // 2)), dtype, Path(scratch) / "level1.raw")
+            if factors
+            else None
+        )
 
         def level0():
-            positions = ((z, y0, x0) for z in range(slices) for y0 in range(0, height, tile_size) for x0 in range(0, width, tile_size))
+            positions = (
+                (z, y0, x0)
+                for z in range(slices)
+                for y0 in range(0, height, tile_size)
+                for x0 in range(0, width, tile_size)
+            )
             for (z, y0, x0), tile in zip(positions, tiles):
                 if first is not None:  # level 1 is reduced from the tiles as they stream past
                     first.put(z, y0 // 2, x0 // 2, REDUCERS[pyramid](tile, 2))
                 yield tile
 
-        with tifffile.TiffWriter(tmp, bigtiff=slices * height * width * dtype.itemsize > 2**31) as tif:
-            tif.write(level0(), shape=(slices, height, width), subifds=len(factors), metadata={"axes": "ZYX"}, **options, **kwargs)
+        with tifffile.TiffWriter(
+            tmp, bigtiff=slices * height * width * dtype.itemsize > 2**31
+        ) as tif:
+            tif.write(
+                level0(),
+                shape=(slices, height, width),
+                subifds=len(factors),
+                metadata={"axes": "ZYX"},
+                **options,
+                **kwargs,
+            )
             if factors:
                 _write_levels(tif, first, factors, REDUCERS[pyramid], tile_size, scratch, options)
 
@@ -212,10 +230,14 @@ def _chunk_encoding(chunk_paths, tile_size):
         with tifffile.TiffFile(path) as tif:
             page = tif.pages[0]
             if (page.tilelength, page.tilewidth) != (tile_size, tile_size):
-                raise ValueError(f"{path}: tiles {page.tilelength}x{page.tilewidth}, expected {tile_size}")
+                raise ValueError(
+                    f"{path}: tiles {page.tilelength}x{page.tilewidth}, expected {tile_size}"
+                )
             encodings.add((page.dtype.str, int(page.compression), len(page.subifds or ())))
     if len(encodings) != 1:
-        raise ValueError(f"chunk files differ in dtype, compression or pyramid: {sorted(encodings)}")
+        raise ValueError(
+            f"chunk files differ in dtype, compression or pyramid: {sorted(encodings)}"
+        )
     dtype, compression, levels = encodings.pop()
     return np.dtype(dtype), compression, levels
 
@@ -229,12 +251,16 @@ def palette(colours, ignored=(128, 128, 128)):
     ((3, 256), [65535, 0, 65535], [0, 65535, 65535])
     """
     cmap = np.zeros((3, 256), np.uint16)
-    for code, rgb in enumerate((colours["tn"], colours["fp"], colours["fn"], colours["tp"], ignored)):
+    for code, rgb in enumerate(
+        (colours["tn"], colours["fp"], colours["fn"], colours["tp"], ignored)
+    ):
         cmap[:, code] = np.asarray(rgb, np.uint16) * 257
     return cmap
 
 
-def write_stitched(path, chunk_paths, plan, reduce="mean", description=None, pixel_size=None, colormap=None):
+def write_stitched(
+    path, chunk_paths, plan, reduce="mean", description=None, pixel_size=None, colormap=None
+):
     """Stitch a sample's chunk files into one tiled OME-TIFF, with a pyramid when it is large.
 
     Full resolution and, when the chunks carry them, the pyramid levels are stitched by copying the
@@ -272,16 +298,29 @@ def write_stitched(path, chunk_paths, plan, reduce="mean", description=None, pix
     options = dict(codec, tile=(tile, tile), dtype=dtype, photometric="minisblack", maxworkers=1)
     if colormap is not None:
         options.update(photometric="palette", colormap=colormap)
-    copy_levels = chunk_levels == len(factors) and all(c.y0 == 0 and c.y1 == height for c in plan.chunks)
+    copy_levels = chunk_levels == len(factors) and all(
+        c.y0 == 0 and c.y1 == height for c in plan.chunks
+    )
     big = slices * height * width * dtype.itemsize > 2**31
     with atomic_output(path) as tmp, scratch_dir(path) as scratch:
         with tifffile.TiffWriter(tmp, bigtiff=big, ome=True) as tif:
             shape = _stack_shape(slices, height, width)
-            tif.write(_encoded_tiles(chunk_paths, plan, 0), shape=shape, subifds=len(factors), metadata=metadata, **options)
+            tif.write(
+                _encoded_tiles(chunk_paths, plan, 0),
+                shape=shape,
+                subifds=len(factors),
+                metadata=metadata,
+                **options,
+            )
             if copy_levels:
                 for level, factor in enumerate(factors, start=1):
                     reduced = _stack_shape(slices, -(-height // factor), -(-width // factor))
-                    tif.write(_encoded_tiles(chunk_paths, plan, level), shape=reduced, subfiletype=1, **options)
+                    tif.write(
+                        _encoded_tiles(chunk_paths, plan, level),
+                        shape=reduced,
+                        subfiletype=1,
+                        **options,
+                    )
             elif factors:
                 with ChunkSet(chunk_paths, plan) as full:
                     first = _halved(full, REDUCERS[reduce], tile, Path(scratch) / "level1.raw")
@@ -321,7 +360,9 @@ class BandWriter:
             if self._band is not None:
                 raise ValueError(f"band z={self._band[0]} y={self._band[1]} left incomplete")
             if y0 % self._plan["tile"]:
-                raise ValueError(f"band at row {y0} does not start on a tile row of {self._plan['tile']}")
+                raise ValueError(
+                    f"band at row {y0} does not start on a tile row of {self._plan['tile']}"
+                )
             self._band = [z, y0, np.zeros((tile.shape[0], width), tile.dtype)]
         band_z, band_y0, band = self._band
         if (z, y0) != (band_z, band_y0):
@@ -348,5 +389,9 @@ class BandWriter:
         for level, factor in enumerate([1] + self._plan["factors"]):
             block = band if factor == 1 else self._reducer(band, factor)
             top = y0 // factor
-            region = (z, slice(top, top + block.shape[0])) if stack else (slice(top, top + block.shape[0]),)
+            region = (
+                (z, slice(top, top + block.shape[0]))
+                if stack
+                else (slice(top, top + block.shape[0]),)
+            )
             self._levels[level][region] = block

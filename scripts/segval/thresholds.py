@@ -51,6 +51,7 @@ from segval.spec import (  # noqa: F401 - the method vocabulary, re-exported whe
     parse_method,
 )
 
+
 def bin_values(n_bins, bin_edges=None, offset=0):
     """The value each bin stands for: ``offset + i`` for integer data, bin centres for float data."""
     if bin_edges is None:
@@ -97,7 +98,9 @@ def threshold_from_histogram(counts, method, bin_edges=None, *, offset=0, total=
     """
     name, value = parse_method(method)
     if name in LOCAL_METHODS:
-        raise ValueError(f"{name} is a local method: it has no global threshold (see segval.local_thresholds)")
+        raise ValueError(
+            f"{name} is a local method: it has no global threshold (see segval.local_thresholds)"
+        )
     counts = np.asarray(counts)
     if counts.ndim != 1 or counts.size < 1:
         raise ValueError(f"counts must be a 1-D histogram, got shape {counts.shape}")
@@ -155,7 +158,9 @@ def _otsu(counts, values):
     weight_above = np.cumsum(counts[::-1])[::-1]
     mean_below = np.cumsum(counts * values) / weight_below
     mean_above = (np.cumsum((counts * values)[::-1]) / weight_above[::-1])[::-1]
-    between_variance = weight_below[:-1] * weight_above[1:] * (mean_below[:-1] - mean_above[1:]) ** 2
+    between_variance = (
+        weight_below[:-1] * weight_above[1:] * (mean_below[:-1] - mean_above[1:]) ** 2
+    )
     return values[np.argmax(between_variance)]
 
 
@@ -167,7 +172,8 @@ def _yen(counts, values):
     squares_below = np.cumsum(pmf**2)
     squares_above = np.cumsum(pmf[::-1] ** 2)[::-1]
     criterion = np.log(
-        ((squares_below[:-1] * squares_above[1:]) ** -1) * (cumulative[:-1] * (1.0 - cumulative[:-1])) ** 2
+        ((squares_below[:-1] * squares_above[1:]) ** -1)
+        * (cumulative[:-1] * (1.0 - cumulative[:-1])) ** 2
     )
     return values[criterion.argmax()]
 
@@ -195,7 +201,9 @@ def _li(counts, values):
     n = int(counts.sum())
     if np.issubdtype(values.dtype, np.integer):
         tolerance = 0.5
-        current_mean = np.float64(int(np.dot(counts.astype(np.int64), shifted.astype(np.int64)))) / n
+        current_mean = (
+            np.float64(int(np.dot(counts.astype(np.int64), shifted.astype(np.int64)))) / n
+        )
     else:
         tolerance = np.min(np.diff(shifted[counts > 0])) / 2
         current_mean = np.float64(np.dot(counts.astype(np.float64), shifted)) / n
@@ -258,7 +266,7 @@ def _minimum(counts, values, max_iterations=10000):
     from scipy import ndimage
 
     smoothed = counts.astype(np.float32)
-    for iteration in range(max_iterations):
+    for iteration in range(max_iterations):  # noqa: B007 - read after the loop
         smoothed = ndimage.uniform_filter1d(smoothed, 3)
         maxima = _local_maxima(smoothed)
         if len(maxima) < 3:
@@ -282,7 +290,6 @@ _SKIMAGE = {
     "triangle": _triangle,
     "minimum": _minimum,
 }
-
 
 
 def threshold_equalized(counts, method, dtype, *, offset=0):

@@ -146,7 +146,8 @@ class Plan:
     @classmethod
     def from_dict(cls, data):
         chunks = tuple(
-            Chunk(i, c["z"][0], c["z"][1], c["y"][0], c["y"][1]) for i, c in enumerate(data["chunks"])
+            Chunk(i, c["z"][0], c["z"][1], c["y"][0], c["y"][1])
+            for i, c in enumerate(data["chunks"])
         )
         return cls(tuple(data["shape"]), int(data["tile_size"]), chunks)
 
@@ -289,5 +290,7 @@ def parse_slices(text, slices=None):
     if len(set(indices)) != len(indices):
         raise ValueError("a slice is listed twice")
     if slices is not None and indices and max(indices) >= slices:
-        raise ValueError(f"slice {max(indices)} does not exist (the image has {slices}: 0..{slices - 1})")
+        raise ValueError(
+            f"slice {max(indices)} does not exist (the image has {slices}: 0..{slices - 1})"
+        )
     return sorted(indices)
