@@ -25,7 +25,7 @@ import numpy as np
 import pytest
 import tifffile
 
-from workflow_helpers import REPO
+from workflow_helpers import snakemake_command
 
 pytestmark = pytest.mark.workflow
 
@@ -100,17 +100,7 @@ def snakemake(workdir, config_text, *args, forked=False):
     """Run snakemake on ``config_text`` in ``workdir``: (exit code, stdout + stderr)."""
     workdir.mkdir(parents=True, exist_ok=True)
     (workdir / "config.yaml").write_text(config_text)
-    argv = [
-        "--snakefile",
-        str(REPO / "Snakefile"),
-        "--directory",
-        str(workdir),
-        "--configfile",
-        str(workdir / "config.yaml"),
-        "--cores",
-        "2",
-        *args,
-    ]
+    argv = snakemake_command(workdir, "--cores", 2, *args)[3:]  # the arguments after `snakemake`
     if forked:
         return _forked_cli(argv, workdir.parent / "output.txt")
     result = subprocess.run(

@@ -11,7 +11,6 @@ import os
 import re
 import shutil
 import subprocess
-import sys
 from html.parser import HTMLParser
 from pathlib import Path
 
@@ -21,7 +20,7 @@ import pytest
 import tifffile
 
 from segval.phantom import make_phantom
-from workflow_helpers import REPO, run_snakemake, write_sheet, write_tiff
+from workflow_helpers import run_snakemake, snakemake_command, write_sheet, write_tiff
 
 pytestmark = pytest.mark.workflow
 
@@ -247,19 +246,7 @@ def test_report_opens_with_the_answer(run, artefacts):
     workdir, _ = run
     report = workdir / "report.html"
     subprocess.run(
-        [
-            sys.executable,
-            "-m",
-            "snakemake",
-            "--snakefile",
-            str(REPO / "Snakefile"),
-            "--directory",
-            str(workdir),
-            "--configfile",
-            str(workdir / "config.yaml"),
-            "--report",
-            str(report),
-        ],
+        snakemake_command(workdir, "--report", report),
         check=True,
         capture_output=True,
         text=True,

@@ -11,6 +11,8 @@ from pathlib import Path
 import pytest
 import yaml
 
+from workflow_helpers import snakemake_command
+
 REPO = Path(__file__).resolve().parents[1]
 SCRIPTS = REPO / "scripts"
 
@@ -239,20 +241,9 @@ def test_a_dry_run_needs_no_image_libraries(tmp_path):
     env = _blocking(
         tmp_path, "cv2", "scipy", "tifffile", "imagecodecs", "matplotlib", "skimage", "sklearn"
     )
-    command = [
-        sys.executable,
-        "-m",
-        "snakemake",
-        "--snakefile",
-        str(REPO / "Snakefile"),
-        "--directory",
-        str(tmp_path / "run"),
-        "--dry-run",
-        "--quiet",
-        "rules",
-        "--cores",
-        "1",
-    ]
+    command = snakemake_command(
+        tmp_path / "run", "--dry-run", "--quiet", "rules", "--cores", 1, configfile=False
+    )
     result = subprocess.run(command, env=env, capture_output=True, text=True, timeout=300)
     assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
     assert "plan" in result.stdout and "blocked" not in result.stdout + result.stderr

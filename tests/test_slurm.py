@@ -11,14 +11,13 @@ import os
 import re
 import shutil
 import subprocess
-import sys
 import time
 import uuid
 
 import pytest
 import yaml
 
-from workflow_helpers import REPO, write_sheet
+from workflow_helpers import REPO, snakemake_command, write_sheet
 
 pytestmark = pytest.mark.slurm
 
@@ -162,19 +161,7 @@ def prepare(workdir, config=CONFIG):
 
 
 def snakemake(workdir, *args, env=None, timeout=600, prefix=()):
-    command = [
-        *prefix,
-        sys.executable,
-        "-m",
-        "snakemake",
-        "--snakefile",
-        str(REPO / "Snakefile"),
-        "--directory",
-        str(workdir),
-        "--configfile",
-        str(workdir / "config.yaml"),
-        *args,
-    ]
+    command = [*prefix, *snakemake_command(workdir, *args)]
     env = dict(env or os.environ, PYTHONDONTWRITEBYTECODE="1")
     try:
         result = subprocess.run(

@@ -3,7 +3,6 @@
 import hashlib
 import json
 import subprocess
-import sys
 
 import cv2
 import numpy as np
@@ -21,6 +20,7 @@ from workflow_helpers import (
     planned_jobs,
     read_tiff,
     run_snakemake,
+    snakemake_command,
     write_sheet,
     write_tiff,
 )
@@ -281,20 +281,9 @@ def test_the_demo_plans_from_its_own_config(tmp_path):
     """`snakemake` with no --configfile runs the demo: config/config.yaml, the demo sheet, three
     generated phantoms (one 4096 x 4096), seven methods."""
     result = subprocess.run(
-        [
-            sys.executable,
-            "-m",
-            "snakemake",
-            "--snakefile",
-            str(REPO / "Snakefile"),
-            "--directory",
-            str(tmp_path),
-            "--cores",
-            "1",
-            "--dry-run",
-            "--quiet",
-            "rules",
-        ],
+        snakemake_command(
+            tmp_path, "--cores", 1, "--dry-run", "--quiet", "rules", configfile=False
+        ),
         capture_output=True,
         text=True,
         timeout=300,

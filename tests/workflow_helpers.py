@@ -22,6 +22,15 @@ def write_sheet(path, rows):
     return path
 
 
+def snakemake_command(workdir, *args, configfile=True):
+    """The command line that runs this checkout's workflow in ``workdir`` (with its config.yaml)."""
+    command = [sys.executable, "-m", "snakemake", "--snakefile", str(REPO / "Snakefile")]
+    command += ["--directory", str(workdir)]
+    if configfile:
+        command += ["--configfile", str(Path(workdir) / "config.yaml")]
+    return command + [str(arg) for arg in args]
+
+
 def run_snakemake(workdir, config, *args, cores=2, check=True, timeout=900):
     """Run the workflow in ``workdir`` with ``config`` (a dict written to ``workdir/config.yaml``).
 
@@ -31,20 +40,7 @@ def run_snakemake(workdir, config, *args, cores=2, check=True, timeout=900):
     workdir.mkdir(parents=True, exist_ok=True)
     config_path = workdir / "config.yaml"
     config_path.write_text(yaml.safe_dump(config))
-    command = [
-        sys.executable,
-        "-m",
-        "snakemake",
-        "--snakefile",
-        str(REPO / "Snakefile"),
-        "--directory",
-        str(workdir),
-        "--configfile",
-        str(config_path),
-        "--cores",
-        str(cores),
-        *args,
-    ]
+    command = snakemake_command(workdir, "--cores", cores, *args)
     env = dict(os.environ, PYTHONDONTWRITEBYTECODE="1")
     result = subprocess.run(command, capture_output=True, text=True, timeout=timeout, env=env)
     if check and result.returncode != 0:
