@@ -9,7 +9,7 @@ from segval.files import atomic_output
 from segval.masks import MaskReader
 from segval.metrics import COUNT_NAMES, confusion_counts, confusion_map
 from segval.runner import run_step
-from segval.stitching import BandWriter, ChunkSet, write_tiles
+from segval.stitching import ChunkSet, write_mask_chunk
 from segval.tables import write_tsv
 from segval.tiling import load_manifest
 
@@ -52,20 +52,18 @@ def main(smk):
 
         # One page per traced slice of the chunk: the confusion stack holds the traced slices only.
         shape = (len(traced), chunk.y1 - chunk.y0, width)
-        codes = code_tiles()
-        if (
-            smk.input.zarr
-        ):  # OME-Zarr output: this job writes its traced slices' share of the image too
-            rank = {z: i for i, z in enumerate(manifest["truth"]["slices"])}  # the map's slice of z
-            positions = [(rank[t.z], t.y0, t.x0) for t in plan.tiles(chunk) if t.z in rank]
-            codes = BandWriter(smk.input.zarr[0]).passing(codes, positions)
-        write_tiles(
+        rank = {z: i for i, z in enumerate(manifest["truth"]["slices"])}  # the map's slice of z
+        positions = [(rank[t.z], t.y0, t.x0) for t in plan.tiles(chunk) if t.z in rank]
+        zarr_image = smk.input.zarr[0] if smk.input.zarr else None
+        pyramid = plan.pyramid(chunk, "confusion")
+        write_mask_chunk(
             smk.output.confusion,
-            codes,
+            code_tiles(),
             shape,
-            "uint8",
             plan.tile_size,
-            pyramid=plan.pyramid(chunk, "confusion"),
+            pyramid,
+            zarr_image,
+            positions,
         )
     write_tsv(smk.output.counts, rows, TILE_COLUMNS)
     per_slice = {str(z): merge(summaries).to_dict() for z, summaries in distances.items()}

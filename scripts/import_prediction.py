@@ -5,7 +5,7 @@ import numpy as np
 
 from segval.masks import MaskReader
 from segval.runner import run_step
-from segval.stitching import BandWriter, write_tiles
+from segval.stitching import write_mask_chunk
 from segval.tiling import Plan
 
 
@@ -25,17 +25,11 @@ def main(smk):
 
         shape = (chunk.z1 - chunk.z0, chunk.y1 - chunk.y0, width)
         tiles = mask_tiles()
-        if smk.input.zarr:  # OME-Zarr output: this job writes its share of the image too
-            tiles = BandWriter(smk.input.zarr[0]).passing(
-                tiles, [(t.z, t.y0, t.x0) for t in plan.tiles(chunk)]
-            )
-        write_tiles(
-            smk.output[0],
-            tiles,
-            shape,
-            np.uint8,
-            plan.tile_size,
-            pyramid=plan.pyramid(chunk, "max"),
+        positions = [(t.z, t.y0, t.x0) for t in plan.tiles(chunk)]
+        zarr_image = smk.input.zarr[0] if smk.input.zarr else None
+        pyramid = plan.pyramid(chunk, "max")
+        write_mask_chunk(
+            smk.output[0], tiles, shape, plan.tile_size, pyramid, zarr_image, positions
         )
 
 

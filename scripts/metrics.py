@@ -3,30 +3,18 @@ sample, per slice, and per tile."""
 
 import json
 
-from segval.boundary import TileDistances, merge, reduce
+from segval.boundary import DISTANCE_KEYS, TileDistances, merge, reduce
 from segval.errors import combined_status
 from segval.metrics import COUNT_NAMES, SCORE_NAMES, add_counts, scores
 from segval.runner import run_step
 from segval.tables import read_tsv, write_tsv
 
-BOUNDARY = (
-    "hd",
-    "hd95",
-    "assd",
-    "hd_lower",
-    "hd_upper",
-    "hd95_lower",
-    "hd95_upper",
-    "assd_lower",
-    "assd_upper",
-    "unresolved",
-)
 COLUMNS = (
     ("sample", "prep", "method", "scope", "z", "threshold", "status")
     + COUNT_NAMES
     + SCORE_NAMES
     + ("edge_case",)
-    + BOUNDARY
+    + DISTANCE_KEYS
 )
 TILE_COLUMNS = (
     ("sample", "prep", "method", "z", "row", "col", "y0", "y1", "x0", "x1")
@@ -40,7 +28,7 @@ def boundary_columns(summaries):
     if not summaries:
         return {}
     result = reduce([merge(summaries)])
-    return {name: result[name] for name in BOUNDARY}
+    return {name: result[name] for name in DISTANCE_KEYS}
 
 
 def main(smk):

@@ -10,7 +10,7 @@ from segval.local_thresholds import local_halo, local_mask
 from segval.masks import MaskReader, ThresholdTable, apply_threshold
 from segval.postprocess import fill_small_holes, remove_small_objects
 from segval.runner import run_step
-from segval.stitching import BandWriter, ChunkSet, write_tiles
+from segval.stitching import ChunkSet, write_mask_chunk
 from segval.tiling import Plan, read_padded
 
 
@@ -67,16 +67,11 @@ def main(smk):
         )
         shape = (chunk.z1 - chunk.z0, chunk.y1 - chunk.y0, width)
         tiles = (np.ascontiguousarray(mask).view(np.uint8) * np.uint8(255) for mask in masks)
-        if smk.input.zarr:  # OME-Zarr output: this job writes its share of the image too
-            positions = [(t.z, t.y0, t.x0) for t in plan.tiles(chunk)]
-            tiles = BandWriter(smk.input.zarr[0]).passing(tiles, positions)
-        write_tiles(
-            smk.output[0],
-            tiles,
-            shape,
-            np.uint8,
-            plan.tile_size,
-            pyramid=plan.pyramid(chunk, "max"),
+        positions = [(t.z, t.y0, t.x0) for t in plan.tiles(chunk)]
+        zarr_image = smk.input.zarr[0] if smk.input.zarr else None
+        pyramid = plan.pyramid(chunk, "max")
+        write_mask_chunk(
+            smk.output[0], tiles, shape, plan.tile_size, pyramid, zarr_image, positions
         )
 
 

@@ -132,8 +132,8 @@ import numpy as np
 
 from segval.tiling import read_padded
 
-#: Keys of :func:`reduce`'s result besides ``edge_case``.
-RESULT_KEYS = (
+#: The distances and their bounds: the boundary columns of the metrics tables.
+DISTANCE_KEYS = (
     "hd",
     "hd95",
     "assd",
@@ -144,9 +144,9 @@ RESULT_KEYS = (
     "assd_lower",
     "assd_upper",
     "unresolved",
-    "truth_boundary",
-    "predicted_boundary",
 )
+#: Keys of :func:`reduce`'s result besides ``edge_case``.
+RESULT_KEYS = DISTANCE_KEYS + ("truth_boundary", "predicted_boundary")
 EDGE_CASES = ("both_empty", "reference_empty", "prediction_empty", "empty", "none")
 
 

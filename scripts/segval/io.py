@@ -190,11 +190,13 @@ def check_complete(path):
 
     Cheap, without decoding pixels: a TIFF's pages must have their data inside the file; a PNG must
     end with its IEND chunk, a JPEG with its end-of-image marker (else it is decoded, and must
-    decode).  A copy or download interrupted
-    midway is then caught by the first job instead of by the step that first decodes the missing
-    part.
+    decode).  A copy or download interrupted midway is then caught by the first job instead of by
+    the step that first decodes the missing part.  A Zarr image is many chunk files, each checked
+    by its codec when it is read: nothing to check here.
     """
     path = str(path)
+    if ngff.is_zarr(path):
+        return
     if os.path.isdir(path):
         for file in list_slice_files(path):
             check_complete(file)

@@ -90,6 +90,14 @@ def _write_levels(tif, first_level, factors, reducer, tile, scratch, options):
         tif.write(level.tiles(tile), shape=_stack_shape(*level.shape), subfiletype=1, **options)
 
 
+def write_mask_chunk(path, tiles, shape, tile_size, pyramid, zarr_image=None, positions=None):
+    """Write a chunk's uint8 tiles (a mask or confusion codes) as a tiled TIFF and, for OME-Zarr
+    output, also into the image being built (``positions``: each tile's ``(z, y0, x0)`` there)."""
+    if zarr_image:  # this job writes its share of the image too: no stitching copy later
+        tiles = BandWriter(zarr_image).passing(tiles, positions)
+    write_tiles(path, tiles, shape, np.uint8, tile_size, pyramid=pyramid)
+
+
 def write_tiles(path, tiles, shape, dtype, tile_size, compress=True, pyramid=None, **kwargs):
     """Write a tiled TIFF, atomically, from an iterator of tiles in slice, row, column order.
 
