@@ -12,7 +12,7 @@ rule threshold:
     benchmark:
         "benchmarks/threshold/{sample}/{prep}.{method}.tsv"
     wildcard_constraints:
-        prep=re.escape(PREP),
+        prep=_alternatives(PREPS),
         method=_alternatives(METHODS),
     conda:
         "../envs/filters.yaml"
@@ -46,7 +46,7 @@ rule segment:
     benchmark:
         "benchmarks/segment/{sample}/{prep}.{method}/{chunk}.tsv"
     wildcard_constraints:
-        prep=re.escape(PREP),
+        prep=_alternatives(PREPS),
         method=_alternatives(METHODS),
     conda:
         "../envs/filters.yaml"
