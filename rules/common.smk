@@ -419,6 +419,12 @@ def roi_of(wildcards):
     return [roi] if roi else []
 
 
+def intermediate(path):
+    """A per-chunk output under results/chunks/: kept (reruns stay incremental), or with
+    `outputs.keep_intermediates: false` temporary, deleted once every job reading it is done."""
+    return path if config["outputs"]["keep_intermediates"] else temp(path)
+
+
 # outputs.format: masks and confusion maps as OME-TIFF (default) or OME-Zarr (rules/zarr.smk).
 ZARR_OUTPUT = config["outputs"]["format"] == "ome-zarr"
 OUTPUT_SUFFIX = ".ome.zarr" if ZARR_OUTPUT else ".ome.tif"

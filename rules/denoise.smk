@@ -9,8 +9,8 @@ rule denoise:
         checked=ancient(CHECKED),
         roi=roi_of,
     output:
-        denoised="results/chunks/{sample}/{prep}/denoised/{chunk}.tif",
-        histogram="results/chunks/{sample}/{prep}/histograms/{chunk}.npz",
+        denoised=intermediate("results/chunks/{sample}/{prep}/denoised/{chunk}.tif"),
+        histogram=intermediate("results/chunks/{sample}/{prep}/histograms/{chunk}.npz"),
     log:
         "logs/denoise/{sample}/{prep}/{chunk}.log",
     benchmark:

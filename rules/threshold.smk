@@ -40,7 +40,7 @@ rule segment:
         roi=roi_of,
         zarr=zarr_building("masks"),  # OME-Zarr output: written into it tile row by tile row
     output:
-        "results/chunks/{sample}/{prep}.{method}/mask/{chunk}.tif",
+        intermediate("results/chunks/{sample}/{prep}.{method}/mask/{chunk}.tif"),
     log:
         "logs/segment/{sample}/{prep}.{method}/{chunk}.log",
     benchmark:
@@ -71,7 +71,7 @@ rule import_prediction:
         roi=roi_of,
         zarr=zarr_building("masks"),  # OME-Zarr output: written into it tile row by tile row
     output:
-        "results/chunks/{sample}/{prep}.{method}/mask/{chunk}.tif",
+        intermediate("results/chunks/{sample}/{prep}.{method}/mask/{chunk}.tif"),
     log:
         "logs/import_prediction/{sample}/{prep}.{method}/{chunk}.log",
     benchmark:

@@ -111,3 +111,16 @@ def test_adding_a_chain_denoises_only_that_chain(chains_run):
         **{r: 1 for r in ("summary", "aggregate", "select_method", "plot_selection", "pages")},
         "all": 1,
     }
+
+
+def test_without_intermediates_results_chunks_keeps_no_file(tmp_path, sheet):
+    config = dict(
+        config_of(sheet, [{"median": 3}], methods=["otsu"]),
+        outputs={"keep_intermediates": False, "denoised": False},
+    )
+    run_snakemake(tmp_path, config)
+    chunks = tmp_path / "results/chunks"
+    assert not [path for path in chunks.rglob("*") if path.is_file()], list(chunks.rglob("*"))
+    assert (tmp_path / "results/masks/a/median3.otsu.ome.tif").exists()
+    assert (tmp_path / "results/confusion/b/median3.otsu.ome.tif").exists()
+    assert read_tsv(tmp_path / "results/summary.tsv")
