@@ -124,3 +124,63 @@ def test_without_intermediates_results_chunks_keeps_no_file(tmp_path, sheet):
     assert (tmp_path / "results/masks/a/median3.otsu.ome.tif").exists()
     assert (tmp_path / "results/confusion/b/median3.otsu.ome.tif").exists()
     assert read_tsv(tmp_path / "results/summary.tsv")
+
+
+def test_job_count_follows_the_formula(tmp_path, sheet):
+    """Jobs per rule, once the plans exist, for S samples (all with ground truth, one slice, more
+    than one tile), C chunks per sample, P chains and M methods (OME-TIFF outputs, denoised images
+    kept, no zoom):
+
+    ========================================================  =============
+    denoise                                                   S * C * P
+    segment, confusion                                        S * C * P * M
+    threshold, stitch_mask, stitch_confusion, metrics,
+    overlay, plot_tiles                                       S * P * M
+    stitch_denoised, plot_histogram, plot_methods             S * P
+    checked, summary, aggregate, select_method,
+    plot_selection, pages, all                                1
+    ========================================================  =============
+
+    Today: 2 * S * C * P * M + 6 * S * P * M + S * C * P + 3 * S * P + 7 jobs.  The unit of work
+    is still (chunk x method x step); a batch design (issue 10) should change this formula, and
+    this test with it.
+    """
+    config = config_of(sheet, CHAINS)
+    run_snakemake(tmp_path, config, *[f"results/tiles/{sample}.json" for sample in SAMPLES])
+    chunks = {
+        len(json.loads((tmp_path / f"results/tiles/{sample}.json").read_text())["chunks"])
+        for sample in SAMPLES
+    }
+    assert chunks == {2}
+    s, c, p, m = len(SAMPLES), 2, len(CHAINS), len(METHODS)
+    expected = {
+        "denoise": s * c * p,
+        **{rule: s * c * p * m for rule in ("segment", "confusion")},
+        **{
+            rule: s * p * m
+            for rule in (
+                "threshold",
+                "stitch_mask",
+                "stitch_confusion",
+                "metrics",
+                "overlay",
+                "plot_tiles",
+            )
+        },
+        **{rule: s * p for rule in ("stitch_denoised", "plot_histogram", "plot_methods")},
+        **{
+            rule: 1
+            for rule in (
+                "checked",
+                "summary",
+                "aggregate",
+                "select_method",
+                "plot_selection",
+                "pages",
+                "all",
+            )
+        },
+    }
+    jobs = planned_jobs(tmp_path, config)
+    assert jobs == expected
+    assert sum(jobs.values()) == 2 * s * c * p * m + 6 * s * p * m + s * c * p + 3 * s * p + 7
