@@ -19,13 +19,13 @@ sys.path.insert(0, SCRIPTS)  # the segval library, for names shared with the ste
 # Only numpy-free modules here (tested): Snakemake's own process stays light, and a minimal
 # Snakemake install can drive the steps' conda envs.
 from segval.spec import (  # noqa: E402
+    GIVEN,
     chain_halo,
-    check_chain,
-    describe_chain,
     is_local,
     local_halo,
     method_file_id,
     parse_method,
+    preprocessing_chains,
 )
 from segval.checks import (  # noqa: E402
     check_file_id,
@@ -81,6 +81,9 @@ def validate_or_explain(data, schema_name, what):
         ) from None
 
 
+# Which keys the user wrote (before the schema fills in defaults): `median_size` is the shorthand of
+# `preprocess` only when that is absent (see segval.spec.preprocessing_chains).
+MEDIAN_SIZE_GIVEN = config.get("median_size") is not None
 validate_or_explain(config, "config.schema.yaml", "config")
 for _masks in ("ground_truth", "prediction"):  # `{value: N}` is the same rule as `N`
     if isinstance(config[_masks]["foreground"], dict):
@@ -114,28 +117,23 @@ _check_methods(config["methods"])
 
 
 # --- preprocessing ---------------------------------------------------------------------------
-def preprocessing_chain():
-    """The ordered preprocessing steps: `preprocess` when given, else the `median_size` median."""
-    if config["preprocess"] is None:
-        size = config["median_size"]
-        return [("median", size)] if size > 1 else []
-    if config["median_size"] != 3:
-        raise WorkflowError(
-            "config: both `preprocess` and `median_size` are set.\n"
-            "Fix: put the median in the preprocess list (e.g. - median: 5) and remove median_size."
-        )
-    chain = [next(iter(step.items())) for step in config["preprocess"]]
+def _preprocessing_chains():
+    """{name: chain} of the candidate preprocessings (`preprocess`, else the `median_size` median)."""
     try:
-        check_chain(chain)
+        return preprocessing_chains(
+            config["preprocess"], config["median_size"] if MEDIAN_SIZE_GIVEN else None
+        )
     except ValueError as error:
         raise WorkflowError(
-            f"config: preprocess: {error}\nFix: correct the preprocess list in {CONFIG_FILES}."
+            f"config: preprocess: {error}\nFix: correct `preprocess` (or remove `median_size`) in "
+            f"{CONFIG_FILES}."
         ) from None
-    return chain
 
 
-CHAIN = preprocessing_chain()
-PREP = describe_chain(CHAIN)  # e.g. "median3": names the preprocessing in output paths
+# Each chain names its preprocessing in output paths (`{prep}`, e.g. "median3"); every chain x
+# method is a candidate pipeline.
+CHAINS = _preprocessing_chains()
+PREPS = list(CHAINS)
 POSTPROCESS = bool(
     config["postprocess"]["min_object_size"] or config["postprocess"]["max_hole_size"]
 )
@@ -270,7 +268,6 @@ SAMPLES = load_samples(SAMPLE_SHEET)
 
 # Masks from other segmenters (prediction columns), validated like methods under the pseudo
 # preprocessing "given": results/masks/<sample>/given.<label>.ome.tif and so on.
-GIVEN = "given"
 EXTERNAL = {
     external_label(column): column
     for row in SAMPLES.values()
@@ -307,10 +304,16 @@ def predictions_of(sample):
 
 
 def segmentations_of(sample):
-    """(prep, method) pairs validated for a sample: every threshold method, then every given mask."""
-    return [(PREP, method) for method in METHODS] + [
+    """(prep, method) pairs validated for a sample: every chain x threshold method, then every given
+    mask."""
+    return [(prep, method) for prep in PREPS for method in METHODS] + [
         (GIVEN, label) for label in predictions_of(sample)
     ]
+
+
+def montage_of(wildcards):
+    """(prep, method) pairs of a chain's side-by-side plot: its methods, then the given masks."""
+    return [(p, m) for p, m in segmentations_of(wildcards.sample) if p in (wildcards.prep, GIVEN)]
 
 
 def has_truth(sample):
@@ -323,7 +326,7 @@ def _alternatives(names):
 
 wildcard_constraints:
     sample=_alternatives(SAMPLES),
-    prep=_alternatives([PREP, GIVEN]),
+    prep=_alternatives(PREPS + [GIVEN]),
     method=_alternatives(METHODS + list(EXTERNAL)),
     chunk=r"c\d+",
     name=_alternatives(PHANTOMS) if PHANTOMS else "(?!)",
@@ -416,6 +419,12 @@ def roi_of(wildcards):
     return [roi] if roi else []
 
 
+def intermediate(path):
+    """A per-chunk output under results/chunks/: kept (reruns stay incremental), or with
+    `outputs.keep_intermediates: false` temporary, deleted once every job reading it is done."""
+    return path if config["outputs"]["keep_intermediates"] else temp(path)
+
+
 # outputs.format: masks and confusion maps as OME-TIFF (default) or OME-Zarr (rules/zarr.smk).
 ZARR_OUTPUT = config["outputs"]["format"] == "ome-zarr"
 OUTPUT_SUFFIX = ".ome.zarr" if ZARR_OUTPUT else ".ome.tif"
@@ -483,10 +492,11 @@ def final_outputs():
     if any(has_truth(sample) for sample in SAMPLES):
         targets += ["results/aggregate.tsv", "results/selection.tsv", "results/plots/selection.png"]
     for sample in SAMPLES:
-        targets.append(f"results/plots/{sample}/{PREP}.histogram.png")
-        targets.append(f"results/plots/{sample}/{PREP}.methods.png")
-        if config["outputs"]["denoised"]:
-            targets.append(f"results/denoised/{sample}/{PREP}.ome.tif")
+        for prep in PREPS:
+            targets.append(f"results/plots/{sample}/{prep}.histogram.png")
+            targets.append(f"results/plots/{sample}/{prep}.methods.png")
+            if config["outputs"]["denoised"]:
+                targets.append(f"results/denoised/{sample}/{prep}.ome.tif")
         for prep, method in segmentations_of(sample):
             stem = f"{sample}/{prep}.{method}"
             targets += [f"results/masks/{stem}{OUTPUT_SUFFIX}", f"results/overlays/{stem}.png"]
@@ -569,8 +579,9 @@ def page_inputs(wildcards):
             f"results/overlays/{s}/{p}.{m}.png" for s in SAMPLES for p, m in segmentations_of(s)
         ],
         "plots": [
-            f"results/plots/{s}/{PREP}.{kind}.png"
+            f"results/plots/{s}/{prep}.{kind}.png"
             for s in SAMPLES
+            for prep in PREPS
             for kind in ("histogram", "methods")
         ],
         "tile_maps": [

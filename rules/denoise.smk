@@ -9,22 +9,22 @@ rule denoise:
         checked=ancient(CHECKED),
         roi=roi_of,
     output:
-        denoised="results/chunks/{sample}/{prep}/denoised/{chunk}.tif",
-        histogram="results/chunks/{sample}/{prep}/histograms/{chunk}.npz",
+        denoised=intermediate("results/chunks/{sample}/{prep}/denoised/{chunk}.tif"),
+        histogram=intermediate("results/chunks/{sample}/{prep}/histograms/{chunk}.npz"),
     log:
         "logs/denoise/{sample}/{prep}/{chunk}.log",
     benchmark:
         "benchmarks/denoise/{sample}/{prep}/{chunk}.tsv"
     wildcard_constraints:
-        prep=re.escape(PREP),
+        prep=_alternatives(PREPS),
     conda:
         "../envs/filters.yaml"
     threads: 1
     resources:
-        mem_mb=memory(300, 32, halo=chain_halo(CHAIN)),
+        mem_mb=memory(300, 32, halo=max(chain_halo(chain) for chain in CHAINS.values())),
         runtime=runtime(0.05),
     params:
-        chain=CHAIN,
+        chain=lambda wildcards: CHAINS[wildcards.prep],
         invert=config["invert"],
         channel=config["channel"],
         per_tile_histograms=config["threshold_scope"] == "tile",
@@ -44,7 +44,7 @@ rule stitch_denoised:
     benchmark:
         "benchmarks/stitch_denoised/{sample}/{prep}.tsv"
     wildcard_constraints:
-        prep=re.escape(PREP),
+        prep=_alternatives(PREPS),
     conda:
         "../envs/imaging.yaml"
     threads: 1

@@ -50,7 +50,7 @@ rule plot_histogram:
     benchmark:
         "benchmarks/plot_histogram/{sample}/{prep}.tsv"
     wildcard_constraints:
-        prep=re.escape(PREP),
+        prep=_alternatives(PREPS),
     conda:
         "../envs/plots.yaml"
     threads: 1
@@ -61,7 +61,7 @@ rule plot_histogram:
         invert=config["invert"],
         # A threshold maps back to the original scale when preprocessing only inverts and takes
         # medians (order statistics commute with inversion); background corrections change the scale.
-        rescalable=all(step == "median" for step, _ in CHAIN),
+        rescalable=lambda wildcards: all(step == "median" for step, _ in CHAINS[wildcards.prep]),
     script:
         "../scripts/plot_histogram.py"
 
@@ -102,13 +102,13 @@ rule plot_methods:
         image=image_of,
         masks=lambda wildcards: [
             f"results/masks/{wildcards.sample}/{prep}.{method}{OUTPUT_SUFFIX}"
-            for prep, method in segmentations_of(wildcards.sample)
+            for prep, method in montage_of(wildcards)
         ],
         thresholds=expand("results/thresholds/{{sample}}/{{prep}}.{method}.json", method=METHODS),
         metrics=lambda wildcards: (
             [
                 f"results/metrics/{wildcards.sample}/{prep}.{method}.tsv"
-                for prep, method in segmentations_of(wildcards.sample)
+                for prep, method in montage_of(wildcards)
             ]
             if has_truth(wildcards.sample)
             else []
@@ -125,7 +125,7 @@ rule plot_methods:
     benchmark:
         "benchmarks/plot_methods/{sample}/{prep}.tsv"
     wildcard_constraints:
-        prep=re.escape(PREP),
+        prep=_alternatives(PREPS),
     conda:
         "../envs/plots_images.yaml"
     threads: 1
@@ -133,7 +133,7 @@ rule plot_methods:
         mem_mb=memory(500),
         runtime=runtime(0.02, "sample"),
     params:
-        methods=lambda wildcards: [method for _, method in segmentations_of(wildcards.sample)],
+        methods=lambda wildcards: [method for _, method in montage_of(wildcards)],
         channel=config["channel"],
     script:
         "../scripts/plot_methods.py"
@@ -278,7 +278,7 @@ rule pages:
             for sample in SAMPLES
         },
         references=REFERENCES,
-        prep=PREP,
+        preps=PREPS,
         colours=config["overlay"]["colours"],
         viewer=os.path.join(workflow.basedir, "resources", "vendor", "openseadragon"),
         report_text=os.path.join(workflow.basedir, "resources", "report", "workflow.rst"),

@@ -12,7 +12,7 @@ rule threshold:
     benchmark:
         "benchmarks/threshold/{sample}/{prep}.{method}.tsv"
     wildcard_constraints:
-        prep=re.escape(PREP),
+        prep=_alternatives(PREPS),
         method=_alternatives(METHODS),
     conda:
         "../envs/filters.yaml"
@@ -40,13 +40,13 @@ rule segment:
         roi=roi_of,
         zarr=zarr_building("masks"),  # OME-Zarr output: written into it tile row by tile row
     output:
-        "results/chunks/{sample}/{prep}.{method}/mask/{chunk}.tif",
+        intermediate("results/chunks/{sample}/{prep}.{method}/mask/{chunk}.tif"),
     log:
         "logs/segment/{sample}/{prep}.{method}/{chunk}.log",
     benchmark:
         "benchmarks/segment/{sample}/{prep}.{method}/{chunk}.tsv"
     wildcard_constraints:
-        prep=re.escape(PREP),
+        prep=_alternatives(PREPS),
         method=_alternatives(METHODS),
     conda:
         "../envs/filters.yaml"
@@ -71,7 +71,7 @@ rule import_prediction:
         roi=roi_of,
         zarr=zarr_building("masks"),  # OME-Zarr output: written into it tile row by tile row
     output:
-        "results/chunks/{sample}/{prep}.{method}/mask/{chunk}.tif",
+        intermediate("results/chunks/{sample}/{prep}.{method}/mask/{chunk}.tif"),
     log:
         "logs/import_prediction/{sample}/{prep}.{method}/{chunk}.log",
     benchmark:

@@ -13,9 +13,9 @@ rule confusion:
         roi=roi_of,
         zarr=zarr_building("confusion"),  # OME-Zarr output: written into it tile row by tile row
     output:
-        confusion="results/chunks/{sample}/{prep}.{method}/confusion/{chunk}.tif",
-        counts="results/chunks/{sample}/{prep}.{method}/counts/{chunk}.tsv",
-        boundary="results/chunks/{sample}/{prep}.{method}/boundary/{chunk}.json",
+        confusion=intermediate("results/chunks/{sample}/{prep}.{method}/confusion/{chunk}.tif"),
+        counts=intermediate("results/chunks/{sample}/{prep}.{method}/counts/{chunk}.tsv"),
+        boundary=intermediate("results/chunks/{sample}/{prep}.{method}/boundary/{chunk}.json"),
     log:
         "logs/confusion/{sample}/{prep}.{method}/{chunk}.log",
     benchmark:

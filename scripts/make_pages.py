@@ -103,9 +103,10 @@ def main(smk):
         ]
         if zooms:
             zooms[0]["open"] = True
+        # One histogram and one side-by-side plot per preprocessing chain.
         plots = {
-            "histogram": f"../plots/{sample}/{smk.params.prep}.histogram.png",
-            "methods_plot": f"../plots/{sample}/{smk.params.prep}.methods.png",
+            key: [(prep, f"../plots/{sample}/{prep}.{kind}.png") for prep in smk.params.preps]
+            for key, kind in (("histogram", "histogram"), ("methods_plot", "methods"))
         }
         write(
             os.path.join(os.path.dirname(smk.output.index), "samples", f"{sample}.html"),
@@ -122,8 +123,11 @@ def main(smk):
         )
         # The report's copy: everything inlined (a report entry is one file), overlays as previews.
         inline = {
-            key: data_uri(shrink(os.path.join(results, "samples", path), 1200))
-            for key, path in plots.items()
+            key: [
+                (prep, data_uri(shrink(os.path.join(results, "samples", path), 1200)))
+                for prep, path in figures
+            ]
+            for key, figures in plots.items()
         }
         # Only the chosen pipeline's and the references' overlays (the others' masks are in the
         # side-by-side plot): each preview of a textured image weighs about a megabyte.

@@ -15,83 +15,9 @@ import numpy as np
 from segval.errors import SegvalError
 from segval.files import atomic_output
 from segval.io import ImageReader, check_complete, read_info
-from segval.masks import check_binary, distinct_values
+from segval.masks import check_mask
 from segval.runner import run_step
-from segval.tiling import parse_slices, plan
-
-
-def check_mask(path, image, rule, band_rows, what, slices="all"):
-    """A mask must match the image's slice size, cover the slices it claims, and be binary under
-    ``rule``.  Returns its info and the image slice each of its slices belongs to.
-
-    ``slices``: "all" (one mask slice per image slice), "one-or-all" (also a single slice applying
-    to every image slice), or a truth_slices list such as "0,100,200-203".
-    """
-    info = read_info(path)
-    if info.shape[1:] != image.shape[1:]:
-        raise SegvalError(
-            f"{what} is {info.shape[2]} x {info.shape[1]} pixels but the image {image.path} is "
-            f"{image.shape[2]} x {image.shape[1]}",
-            path,
-            f"give the {what} of this image (same width and height)",
-        )
-    if slices not in ("all", "one-or-all"):
-        try:
-            mapped = parse_slices(slices, image.shape[0])
-        except ValueError as error:
-            raise SegvalError(
-                f"truth_slices: {error}", path, "correct the truth_slices column"
-            ) from None
-        if len(mapped) != info.shape[0]:
-            raise SegvalError(
-                f"truth_slices lists {len(mapped)} slice(s) but the {what} has {info.shape[0]}",
-                path,
-                f"list one image slice per {what} slice in truth_slices",
-            )
-    elif info.shape[0] == image.shape[0] or (slices == "one-or-all" and info.shape[0] == 1):
-        mapped = list(range(image.shape[0])) if info.shape[0] == image.shape[0] else [0]
-    else:
-        fix = f"give one {what} slice per image slice"
-        if what == "ground truth":
-            fix += ", or list in the sheet's truth_slices column which image slices it traces (e.g. 0,100,200-203)"
-        if slices == "one-or-all":
-            fix += ", or a single slice for all"
-        raise SegvalError(
-            f"{what} has {info.shape[0]} slice(s) but the image has {image.shape[0]}", path, fix
-        )
-    check_complete(path)
-    values = set()
-    # Masks are read as their first channel: a colour mask is accepted only when its colour
-    # channels are equal (a grey mask saved as RGB), else green vessels would read as an empty red.
-    colours = [ImageReader(path, channel=c) for c in range(1, 3)] if info.channels >= 3 else []
-    with ImageReader(path, channel=0 if info.channels > 1 else None) as reader:
-        mask_slices, height, width = info.shape
-        for z in range(mask_slices):
-            for y0 in range(0, height, band_rows):  # by bands: memory ~ band, not slice
-                y1 = min(y0 + band_rows, height)
-                band = reader.read(z, y0, y1, 0, width)
-                for colour in colours:
-                    if not np.array_equal(colour.read(z, y0, y1, 0, width), band):
-                        raise SegvalError(
-                            f"{what} is a colour image whose channels differ (segval reads a mask as one "
-                            "grey channel, so a mask drawn in colour would read wrongly)",
-                            path,
-                            "save it as a grey or 1-bit mask (foreground non-zero, background 0), e.g. in "
-                            "Fiji with Image > Type > 8-bit",
-                        )
-                values.update(distinct_values(band).tolist())
-                check_binary(sorted(values), rule, path, what, complete=False)  # fail early
-    for colour in colours:
-        colour.close()
-    check_binary(sorted(values), rule, path, what)
-    if what == "ROI" and not any(values):
-        raise SegvalError(
-            "the ROI is empty (every pixel is 0): no pixel would be thresholded or counted",
-            path,
-            "give an ROI that is non-zero inside the region, or leave the sheet's roi column empty for "
-            "the whole image",
-        )
-    return info, mapped
+from segval.tiling import plan
 
 
 def check_float_pixels(path, channel, band_rows):

@@ -173,6 +173,11 @@ PARSE_CASES = [
     ("foreground_float", "ground_truth: {foreground: 1.5}", {}, ["`ground_truth.foreground`"]),
     ("prediction_foreground", "prediction: {foreground: none}", {}, ["`prediction.foreground`"]),
     ("gaussian_negative", "preprocess: [{gaussian: -1}]", {}, ["`preprocess.0.gaussian`"]),
+    ("chain_name_path", "preprocess: {'../x': [{median: 3}]}", {}, ["`preprocess`", "../x"]),
+    ("chain_name_given", "preprocess: {given: [{median: 3}]}", {}, ["preprocess", "reserved"]),
+    ("chain_even", "preprocess: {m4: [{median: 4}]}", {}, ["preprocess", "chain m4", "odd"]),
+    ("chain_twice", "preprocess: {a: [{median: 3}], b: [{median: 3}]}", {}, ["a and b"]),
+    ("chain_and_median_size", "median_size: 3\npreprocess: [{median: 3}]", {}, ["both"]),
     ("methods_empty", "methods: []", {}, ["`methods`"]),
     ("methods_string", "methods: otsu", {}, ["`methods`"]),
     ("methods_repeated", "methods: [otsu, otsu]", {}, ["`methods`", "non-unique"]),
@@ -291,6 +296,7 @@ PARSE_CASES = [
     ("sheet_with_bom", "", "\ufeffsample\timage\ns1\t{d}/image.tif\n", "ok"),
     ("sheet_crlf_and_comments", "", "# my images\r\nsample\timage\r\ns1\t{d}/image.tif\r\n", "ok"),
     ("manual_distinct_values", "methods: ['manual:79', 'manual:80']", {}, "ok"),
+    ("named_chains", "preprocess: {m3: [{median: 3}], bg: [{bgmedian: 25}], raw: []}", {}, "ok"),
 ]
 
 

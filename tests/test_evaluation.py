@@ -117,3 +117,24 @@ def test_references_are_the_human_level_never_ranked_nor_chosen():
     assert {k: v for k, v in result.items() if k != "references"} == {
         k: v for k, v in without.items() if k != "references"
     }
+
+
+def test_chains_x_methods_are_ranked_together_and_chosen_without_the_held_out_image():
+    # Two preprocessing chains x two methods: four candidate pipelines, ranked as one list.  In
+    # sample bg25.otsu wins (steady); with i3 held out, m3.li (perfect on i1, i2) is chosen and then
+    # scored on i3, which it fails: the estimate is nested (the choice never sees its test image).
+    weak = {image: counts(60, 30, 30) for image in ("i1", "i2", "i3")}
+    table = {"m3.otsu": weak, "m3.li": LUCKY, "bg25.otsu": STEADY, "bg25.li": weak}
+    result = select(table, metric="f1", resamples=200)
+    assert [row["method"] for row in result["ranking"]] == [
+        "bg25.otsu",
+        "m3.li",
+        "m3.otsu",
+        "bg25.li",
+    ]
+    assert result["winner"] == "bg25.otsu"
+    assert result["choices"] == {"i1": "bg25.otsu", "i2": "bg25.otsu", "i3": "m3.li"}
+    assert result["choices"]["i3"] != result["winner"]
+    # Held out: bg25.otsu on i1 and i2 (80, 10, 10 each), m3.li on i3 (20, 80, 80).
+    assert result["out_of_sample"] == pytest.approx(360 / 560, abs=1e-15)
+    assert result["out_of_sample"] < result["in_sample"] == pytest.approx(480 / 540, abs=1e-15)

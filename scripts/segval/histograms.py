@@ -150,3 +150,107 @@ class SliceAccumulator:
             arrays["tile_index"] = np.array(self.tile_index, np.int64).reshape(-1, 3) + [z0, 0, 0]
         with open(path, "wb") as handle:
             np.savez(handle, **arrays)
+
+
+def load_histograms(paths):
+    """Merge the ``.npz`` histograms of a sample's chunks (written by :meth:`ChunkHistograms.save`).
+
+    Parameters
+    ----------
+    paths : list of str
+        The chunks' files, in chunk order.
+
+    Returns
+    -------
+    dict
+        Per-slice arrays concatenated over the chunks (``z``, ``counts``, ``sums``, ``pixels``,
+        ``low``, ``high``; ``tile_counts`` and ``tile_index`` when per-tile histograms were kept),
+        and the image's ``offset`` (value of bin 0) and ``dtype``.
+    """
+    parts = [np.load(path) for path in paths]
+    merged = {
+        key: np.concatenate([p[key] for p in parts])
+        for key in ("z", "counts", "sums", "pixels", "low", "high")
+    }
+    merged["offset"] = int(parts[0]["offset"])
+    merged["dtype"] = str(parts[0]["dtype"])
+    if "tile_counts" in parts[0]:
+        merged["tile_counts"] = np.concatenate([p["tile_counts"] for p in parts])
+        merged["tile_index"] = np.concatenate([p["tile_index"] for p in parts])
+    return merged
+
+
+def by_scope(hist, scope):
+    """The histograms a threshold of ``scope`` is computed from, summed exactly.
+
+    Parameters
+    ----------
+    hist : dict
+        Merged histograms (:func:`load_histograms`).
+    scope : {"image", "slice", "tile"}
+
+    Yields
+    ------
+    key : dict
+        ``{"z", "row", "col"}`` of the unit (None where the scope spans it).
+    counts : ndarray
+        Its full-resolution histogram (empty for float images: see :func:`float_scope_counts`).
+    total : numpy scalar or None
+        Exact sum of its values (None per tile).
+    selector : slice or list or None
+        Its rows of the per-slice arrays (None per tile).
+
+    Examples
+    --------
+    >>> hist = {"z": np.array([0, 1]), "counts": np.array([[1, 2], [3, 4]]), "sums": np.array([2, 4])}
+    >>> [(key["z"], counts.tolist()) for key, counts, _, _ in by_scope(hist, "image")]
+    [(None, [4, 6])]
+    >>> [(key["z"], counts.tolist()) for key, counts, _, _ in by_scope(hist, "slice")]
+    [(0, [1, 2]), (1, [3, 4])]
+    """
+    if scope == "image":
+        yield (
+            {"z": None, "row": None, "col": None},
+            hist["counts"].sum(axis=0),
+            hist["sums"].sum(),
+            slice(None),
+        )
+    elif scope == "slice":
+        for i, z in enumerate(hist["z"]):
+            yield {"z": int(z), "row": None, "col": None}, hist["counts"][i], hist["sums"][i], [i]
+    elif scope == "tile":
+        for (z, row, col), counts in zip(hist["tile_index"], hist["tile_counts"]):
+            yield {"z": int(z), "row": int(row), "col": int(col)}, counts, None, None
+    else:
+        raise ValueError(f"unknown threshold scope {scope!r}")
+
+
+def float_scope_counts(denoised, plan, hist, selector):
+    """Histogram float data over the range shared by the selected slices (the second pass).
+
+    Parameters
+    ----------
+    denoised : segval.stitching.ChunkSet
+        The sample's denoised chunks, open (anything with ``read(z, y0, y1, x0, x1)``).
+    plan : segval.tiling.Plan
+    hist : dict
+        Merged histograms (:func:`load_histograms`): their ``low`` and ``high`` give the range.
+    selector : slice or list
+        The slices of the scope (from :func:`by_scope`).
+
+    Returns
+    -------
+    counts : ndarray
+        ``FLOAT_BINS`` counts of the scope's tiles.
+    edges : ndarray
+        The bins' edges (:func:`float_edges`).
+    """
+    low, high = float(np.min(hist["low"][selector])), float(np.max(hist["high"][selector]))
+    slices = set(np.atleast_1d(hist["z"][selector]).tolist())
+    counts = np.zeros(FLOAT_BINS, np.int64)
+    for chunk in plan.chunks:
+        for tile in plan.tiles(chunk):
+            if tile.z in slices:
+                values = denoised.read(tile.z, tile.y0, tile.y1, tile.x0, tile.x1)
+                counts += float_histogram(values, low, high)
+    return counts, float_edges(low, high, hist["dtype"])

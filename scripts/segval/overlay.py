@@ -17,10 +17,6 @@ from segval.metrics import FN, FP, IGNORED, TN, TP
 #: The article's colours, RGB.
 ARTICLE_COLOURS = {"tp": (0, 255, 255), "fp": (255, 0, 255), "fn": (255, 255, 0), "tn": (0, 0, 0)}
 
-# Display priority of codes when several fall in one preview block: errors first.
-_PRIORITY = np.array([0, 2, 3, 1, 0], dtype=np.uint8)  # TN, FP, FN, TP, IGNORED -> rank
-_BY_PRIORITY = np.array([TN, TP, FP, FN], dtype=np.uint8)
-
 
 def to_uint8(image, low=None, high=None):
     """Scale an image to uint8 for display; uint8 images are returned unchanged.

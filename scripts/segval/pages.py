@@ -433,6 +433,13 @@ document.querySelectorAll("details").forEach(function (details) {
 """
 
 
+def _per_chain(plots):
+    """``[(preprocessing, path)]`` of a plot argument: none, one path, or one per chain."""
+    if not plots:
+        return []
+    return [("", plots)] if isinstance(plots, str) else [tuple(plot) for plot in plots]
+
+
 def sample_page(
     sample,
     overlays,
@@ -452,8 +459,8 @@ def sample_page(
     sample : str
     overlays : list of dict
         ``{"method", "path", "kind"}`` (kind "chosen", "reference" or "").
-    histogram, methods_plot : str, optional
-        Relative paths of the plots.
+    histogram, methods_plot : str or list of (str, str), optional
+        Relative path of the plot, or ``(preprocessing, path)`` of one plot per preprocessing chain.
     tile_maps : list of (str, str)
         ``(method, path)`` of tile maps (only for images of more than one tile).
     metrics : list of dict
@@ -519,17 +526,23 @@ def sample_page(
             f"<figcaption>{esc(overlay['method'])}{tag}</figcaption></figure>"
         )
     body.append("</div>")
-    if histogram:
+    histograms, methods_plots = _per_chain(histogram), _per_chain(methods_plot)
+    if histograms:
         body.append("<h2>Histogram and thresholds</h2>")
+    for prep, path in histograms:
         body.append(
-            f'<figure><img src="{esc(histogram)}" alt="histogram"><figcaption>Thresholds are on the '
-            "processed scale (after inversion when <code>invert: true</code>); the legend also gives "
-            "them on the original intensity scale.</figcaption></figure>"
+            f'<figure><img src="{esc(path)}" alt="histogram {esc(prep)}"><figcaption>'
+            + (f"{esc(prep)}: " if prep else "")
+            + "Thresholds are on the processed scale (after inversion when <code>invert: true</code>); "
+            "the legend also gives them on the original intensity scale.</figcaption></figure>"
         )
-    if methods_plot:
+    if methods_plots:
+        body.append("<h2>Methods side by side</h2>")
+    for prep, path in methods_plots:
         body.append(
-            f'<h2>Methods side by side</h2><figure><img src="{esc(methods_plot)}" alt="methods" '
-            'loading="lazy"></figure>'
+            f'<figure><img src="{esc(path)}" alt="methods {esc(prep)}" loading="lazy">'
+            + (f"<figcaption>{esc(prep)}</figcaption>" if prep else "")
+            + "</figure>"
         )
     if tile_maps:
         body.append("<h2>Tile maps</h2>")

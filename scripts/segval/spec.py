@@ -435,3 +435,99 @@ def describe_chain(chain):
     """A short, file-name-safe name for a chain, e.g. ``median3``; ``raw`` for no filtering."""
     parts = [f"{name}{value:g}" for name, value in chain if step_radius(name, value) > 0]
     return "-".join(parts) if parts else "raw"
+
+
+#: The preprocessing name of masks given in the sample sheet (no chain may be called so).
+GIVEN = "given"
+
+
+def _chain_of(steps):
+    """A chain as the config writes it (``[{median: 3}, ...]``) or as pairs, as ``(name, value)`` pairs."""
+    return [
+        next(iter(step.items())) if isinstance(step, Mapping) else tuple(step) for step in steps
+    ]
+
+
+def preprocessing_chains(preprocess=None, median_size=None):
+    """The run's candidate preprocessing chains, ``{name: chain}``, from the config's two keys.
+
+    One model for both keys: ``median_size: N`` is the shorthand for ``preprocess: [{median: N}]``
+    (the article's 3 when neither is given), so it applies only when ``preprocess`` is absent;
+    giving both is an error rather than a silent choice.  ``preprocess`` is one chain (a list:
+    named by :func:`describe_chain`, so ``[{median: 3}]`` is ``median3`` as with ``median_size``)
+    or a mapping of named chains, each a candidate with every method.
+
+    Parameters
+    ----------
+    preprocess : list or mapping or None
+        The config's ``preprocess``: a list of one-key steps, or ``{name: list of steps}``.
+    median_size : int or None
+        The config's ``median_size`` when the user gave it, else None.
+
+    Returns
+    -------
+    dict
+        ``{name: [(step, value), ...]}`` in the config's order.  Names are plain file-name parts
+        (:func:`segval.checks.check_name`), never ``given``, with no ``.`` (which separates the
+        preprocessing from the method in file names).
+
+    Raises
+    ------
+    ValueError
+        Both keys given, a bad name, a bad step, or two names for the same chain.
+
+    Examples
+    --------
+    >>> preprocessing_chains()
+    {'median3': [('median', 3)]}
+    >>> preprocessing_chains(median_size=0)
+    {'raw': []}
+    >>> preprocessing_chains([{"bgmedian": 51}, {"median": 3}])
+    {'bgmedian51-median3': [('bgmedian', 51), ('median', 3)]}
+    >>> preprocessing_chains({"m3": [{"median": 3}], "bg25": [{"bgmedian": 25}, {"median": 3}]})
+    {'m3': [('median', 3)], 'bg25': [('bgmedian', 25), ('median', 3)]}
+    >>> preprocessing_chains({"a/b": [{"median": 3}]})
+    Traceback (most recent call last):
+    ...
+    ValueError: chain name 'a/b' is not a plain name (letters, digits, _ and -, starting with a letter or digit): it becomes part of output paths, which must stay inside the working directory
+    >>> preprocessing_chains([{"median": 5}], median_size=5)
+    Traceback (most recent call last):
+    ...
+    ValueError: both `preprocess` and `median_size` are given; median_size is the shorthand for preprocess: [{median: N}] when preprocess is absent
+    """
+    from segval.checks import check_name  # stdlib only, like this module
+
+    if preprocess is not None and median_size is not None:
+        raise ValueError(
+            "both `preprocess` and `median_size` are given; median_size is the shorthand for "
+            "preprocess: [{median: N}] when preprocess is absent"
+        )
+    if preprocess is None:
+        size = 3 if median_size is None else median_size
+        preprocess = [{"median": size}] if size > 1 else []
+    if not isinstance(preprocess, Mapping):
+        chain = _chain_of(preprocess)
+        check_chain(chain)
+        return {describe_chain(chain): chain}
+    if not preprocess:
+        raise ValueError("no chain is named: give at least one, e.g. {median3: [{median: 3}]}")
+    chains, seen = {}, {}
+    for name, steps in preprocess.items():
+        check_name(name, "chain name")
+        if name == GIVEN:
+            raise ValueError(
+                f"chain name {name!r} is reserved: it names the masks given in the sample sheet"
+            )
+        chain = _chain_of(steps)
+        try:
+            check_chain(chain)
+        except ValueError as error:
+            raise ValueError(f"chain {name}: {error}") from None
+        key = tuple((step, value) for step, value in chain if step_radius(step, value) > 0)
+        if key in seen:
+            raise ValueError(
+                f"chains {seen[key]} and {name} are the same preprocessing: name it once"
+            )
+        seen[key] = name
+        chains[name] = chain
+    return chains
