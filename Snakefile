@@ -54,23 +54,15 @@ rule all:
 
 
 onsuccess:
-    # One line with the answer and where to read it (pure Python: this runs in Snakemake's process).
+    # The answer in one line, and where to read it (segval.pages needs no numpy: this runs in
+    # Snakemake's own process).
     if os.path.exists("results/index.html"):
-        _answer = "no sample has ground truth"
+        from segval.pages import answer
+
+        _selection = None
         if os.path.exists("results/selection.json"):
             with open("results/selection.json") as _handle:
                 _selection = json.load(_handle)
-            _best = next(
-                (row for row in _selection["ranking"] if row["method"] == _selection["winner"]),
-                None,
-            )
-            if _best:
-                _pooled = "n/a" if _best["pooled"] is None else f"{_best['pooled']:.3f}"
-                _out = _selection.get("out_of_sample")
-                _answer = (
-                    f"chosen {_selection['winner']}, pooled {_selection['metric'].upper()} {_pooled}"
-                    + ("" if _out is None else f", out of sample {_out:.3f}")
-                )
-        _line = f"segval: {_answer}; results: {os.path.abspath('results/index.html')}"
+        _line = f"segval: {answer(_selection)} Results: {os.path.abspath('results/index.html')}"
         # At exit, so that it is the last line, after Snakemake's own closing lines.
         atexit.register(print, _line, file=sys.stderr)
