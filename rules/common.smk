@@ -332,8 +332,8 @@ wildcard_constraints:
     name=_alternatives(PHANTOMS) if PHANTOMS else "(?!)",
 
 
-# The samples whose files the `plan` jobs have all checked (see rule checked in rules/tiles.smk).
-CHECKED = "results/tiles/checked.tsv"
+# The samples whose files the `plan` jobs have all checked (see rule checked in rules/plan.smk).
+CHECKED = "results/plans/checked.tsv"
 
 
 # --- resources -------------------------------------------------------------------------------
@@ -512,7 +512,7 @@ def threshold_inputs(wildcards):
     """The chunks' histograms; for float images also the denoised chunks (binned in a second pass
     over the range the histograms' first pass found)."""
     inputs = {
-        "plan": f"results/tiles/{wildcards.sample}.json",
+        "plan": f"results/plans/{wildcards.sample}.json",
         "histograms": per_chunk("results/chunks/{sample}/{prep}/histograms/{chunk}.npz")(wildcards),
     }
     if plan_dtype(wildcards.sample).startswith("float"):  # floats: a second pass bins them
@@ -573,7 +573,7 @@ def page_inputs(wildcards):
     more than one tile: a single square says nothing)."""
     inputs = {
         "summary": "results/summary.tsv",
-        "plans": [f"results/tiles/{sample}.json" for sample in SAMPLES],
+        "plans": [f"results/plans/{sample}.json" for sample in SAMPLES],
         "metrics": all_metrics(),
         "overlays": [
             f"results/overlays/{s}/{p}.{m}.png" for s in SAMPLES for p, m in segmentations_of(s)

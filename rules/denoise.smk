@@ -5,7 +5,7 @@ rule denoise:
     """Invert and filter one chunk tile by tile with halos, and histogram it for the global thresholds."""
     input:
         image=image_of,
-        plan="results/tiles/{sample}.json",
+        plan="results/plans/{sample}.json",
         checked=ancient(CHECKED),
         roi=roi_of,
     output:
@@ -35,7 +35,7 @@ rule denoise:
 rule stitch_denoised:
     """Stitch a sample's denoised chunks into one tiled OME-TIFF with a pyramid."""
     input:
-        plan="results/tiles/{sample}.json",
+        plan="results/plans/{sample}.json",
         chunks=per_chunk("results/chunks/{sample}/{prep}/denoised/{chunk}.tif"),
     output:
         "results/denoised/{sample}/{prep}.ome.tif",

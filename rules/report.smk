@@ -37,7 +37,7 @@ rule plot_histogram:
     input:
         histograms=per_chunk("results/chunks/{sample}/{prep}/histograms/{chunk}.npz"),
         thresholds=expand("results/thresholds/{{sample}}/{{prep}}.{method}.json", method=METHODS),
-        plan="results/tiles/{sample}.json",
+        plan="results/plans/{sample}.json",
     output:
         report(
             "results/plots/{sample}/{prep}.histogram.png",
@@ -98,7 +98,7 @@ rule plot_tiles:
 rule plot_methods:
     """Show every method's mask of one sample side by side, with threshold, F1 and MCC."""
     input:
-        plan="results/tiles/{sample}.json",
+        plan="results/plans/{sample}.json",
         image=image_of,
         masks=lambda wildcards: [
             f"results/masks/{wildcards.sample}/{prep}.{method}{OUTPUT_SUFFIX}"

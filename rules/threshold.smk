@@ -31,7 +31,7 @@ rule threshold:
 rule segment:
     """Threshold one denoised chunk into a 0/255 mask (local methods read halos across chunks)."""
     input:
-        plan="results/tiles/{sample}.json",
+        plan="results/plans/{sample}.json",
         denoised=lambda wildcards: [
             f"results/chunks/{wildcards.sample}/{wildcards.prep}/denoised/{chunk}.tif"
             for chunk in same_slice_chunks(wildcards)
@@ -65,7 +65,7 @@ rule segment:
 rule import_prediction:
     """Cut another segmenter's (or expert's) mask into the sample's chunks, as 0/255 masks."""
     input:
-        plan="results/tiles/{sample}.json",
+        plan="results/plans/{sample}.json",
         prediction=lambda wildcards: predictions_of(wildcards.sample)[wildcards.method],
         checked=ancient(CHECKED),
         roi=roi_of,
@@ -93,7 +93,7 @@ rule import_prediction:
 rule stitch_mask:
     """Stitch a method's mask chunks into one compressed, tiled OME-TIFF with a pyramid."""
     input:
-        plan="results/tiles/{sample}.json",
+        plan="results/plans/{sample}.json",
         chunks=per_chunk("results/chunks/{sample}/{prep}.{method}/mask/{chunk}.tif"),
     output:
         "results/masks/{sample}/{prep}.{method}.ome.tif",

@@ -4,7 +4,7 @@
 rule confusion:
     """Compare one mask chunk with the ground truth: confusion map, counts, boundary distances."""
     input:
-        plan="results/tiles/{sample}.json",
+        plan="results/plans/{sample}.json",
         masks=lambda wildcards: [
             f"results/chunks/{wildcards.sample}/{wildcards.prep}.{wildcards.method}/mask/{chunk}.tif"
             for chunk in same_slice_chunks(wildcards)
@@ -39,7 +39,7 @@ rule confusion:
 rule stitch_confusion:
     """Stitch a method's confusion chunks into one OME-TIFF with a colour table."""
     input:
-        plan="results/tiles/{sample}.json",
+        plan="results/plans/{sample}.json",
         chunks=per_chunk(
             "results/chunks/{sample}/{prep}.{method}/confusion/{chunk}.tif", traced=True
         ),
@@ -113,7 +113,7 @@ rule metrics:
 rule overlay:
     """Draw the TP/FP/FN/TN overlay preview of one sample and method."""
     input:
-        plan="results/tiles/{sample}.json",
+        plan="results/plans/{sample}.json",
         image=image_of,
         labels=overlay_labels,
     output:
@@ -144,7 +144,7 @@ rule overlay:
 rule overlay_tiles:
     """Write the full-resolution overlay of one sample and method as PNG tiles."""
     input:
-        plan="results/tiles/{sample}.json",
+        plan="results/plans/{sample}.json",
         image=image_of,
         labels=overlay_labels,
     output:
@@ -171,7 +171,7 @@ rule overlay_tiles:
 rule deepzoom:
     """Write a Deep Zoom pyramid of a large traced slice's overlay, errors visible at every level."""
     input:
-        plan="results/tiles/{sample}.json",
+        plan="results/plans/{sample}.json",
         image=image_of,
         labels="results/confusion/{sample}/{prep}.{method}.ome.tif",
     output:

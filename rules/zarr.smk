@@ -6,7 +6,7 @@
 rule create_zarr:
     """Prepare the OME-Zarr arrays that the chunk jobs write their masks into."""
     input:
-        plan="results/tiles/{sample}.json",
+        plan="results/plans/{sample}.json",
     output:
         temp(directory("results/chunks/{sample}/{prep}.{method}/{kind}.ome.zarr")),
     log:

@@ -407,7 +407,7 @@ def test_plan_stage_runs_no_processing_and_leaves_nothing(inputs, plan_run):
     assert code != 0
     assert "Traceback" not in output, output[-5000:]
     results = root / "run" / "results"
-    passed = {f"tiles/{case[0]}.json" for case in PLAN_CASES if case[2] == "ok"}
+    passed = {f"plans/{case[0]}.json" for case in PLAN_CASES if case[2] == "ok"}
     # Only the passing samples' plans: no `checked`, no processing of any sample (not even the good
     # ones, since a sample failed), no partial file under any name.
     assert set(tree(results)) == passed | {"tiles"}, tree(results)

@@ -146,9 +146,9 @@ def test_job_count_follows_the_formula(tmp_path, sheet):
     this test with it.
     """
     config = config_of(sheet, CHAINS)
-    run_snakemake(tmp_path, config, *[f"results/tiles/{sample}.json" for sample in SAMPLES])
+    run_snakemake(tmp_path, config, *[f"results/plans/{sample}.json" for sample in SAMPLES])
     chunks = {
-        len(json.loads((tmp_path / f"results/tiles/{sample}.json").read_text())["chunks"])
+        len(json.loads((tmp_path / f"results/plans/{sample}.json").read_text())["chunks"])
         for sample in SAMPLES
     }
     assert chunks == {2}

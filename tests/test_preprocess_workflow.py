@@ -73,7 +73,7 @@ def test_equalisation_and_clean_up_are_exact(uneven):
         "tiling": {"tile_size": 64, "chunk_megapixels": 0.05},
     }
     run_snakemake(root / "eq", config)
-    plan = json.loads((root / "eq/results/tiles/u.json").read_text())
+    plan = json.loads((root / "eq/results/plans/u.json").read_text())
     assert len(plan["chunks"]) == 1  # clean-up needs whole slices: no bands
     filtered = ndi.median_filter(255 - image, size=3, mode="reflect")
     equalized = np.rint(skimage.exposure.equalize_hist(filtered) * 255).astype(np.uint8)

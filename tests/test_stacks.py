@@ -108,7 +108,7 @@ def test_metrics_where_ground_truth_exists_segmentation_everywhere(stack_run):
 
 def test_only_chunks_with_ground_truth_are_compared(stack_run):
     workdir, _, _, _ = stack_run
-    plan = json.loads((workdir / "results/tiles/stack.json").read_text())
+    plan = json.loads((workdir / "results/plans/stack.json").read_text())
     assert [c["z"] for c in plan["chunks"]] == [[0, 2], [2, 4]]
     compared = sorted(
         p.name for p in (workdir / "results/chunks/stack/median3.otsu/counts").iterdir()
@@ -152,7 +152,7 @@ def test_tiles_that_do_and_do_not_divide_the_image_are_exact(tmp_path, median_si
         "tiling": {"tile_size": tile_size, "chunk_megapixels": 0.05},  # bands of tile rows
     }
     run_snakemake(tmp_path / "run", config)
-    plan = json.loads((tmp_path / "run/results/tiles/p.json").read_text())
+    plan = json.loads((tmp_path / "run/results/plans/p.json").read_text())
     assert len(plan["chunks"]) > 2
     filtered = ndi.median_filter(255 - image, size=median_size, mode="reflect")
     threshold = skimage.filters.threshold_li(filtered)
@@ -193,7 +193,7 @@ def test_slices_larger_than_2048_pixels_get_an_ome_pyramid(tmp_path, chunk_megap
     }
     run_snakemake(tmp_path / "run", config)
     # Chunks of whole slices carry their pyramid levels (stitching copies them); bands do not.
-    chunks = json.loads((tmp_path / "run/results/tiles/tall.json").read_text())["chunks"]
+    chunks = json.loads((tmp_path / "run/results/plans/tall.json").read_text())["chunks"]
     assert len(chunks) == (1 if chunk_megapixels == 256 else 3)
     for output in ("masks", "confusion"):  # viewable in Fiji, napari, QuPath: tiled, compressed
         with tifffile.TiffFile(tmp_path / f"run/results/{output}/tall/median3.otsu.ome.tif") as tif:
@@ -241,7 +241,7 @@ def test_dry_run_of_a_full_size_kesm_volume_is_fast(tmp_path):
     )
     config = {"samples": str(sheet), "invert": True, "methods": ["otsu", "li"]}
     run_snakemake(
-        tmp_path / "run", config, "results/tiles/kesm.json", cores=1
+        tmp_path / "run", config, "results/plans/kesm.json", cores=1
     )  # the plan checkpoint
     started = time.perf_counter()
     jobs = planned_jobs(tmp_path / "run", config)

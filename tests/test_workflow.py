@@ -224,7 +224,7 @@ def test_tiny_tiles_and_chunks_give_identical_results(dataset, demo_run, tmp_pat
     run_snakemake(tmp_path, tiled)
     for sample in ("alpha", "beta", "gamma"):
         assert (
-            len(json.loads((tmp_path / f"results/tiles/{sample}.json").read_text())["chunks"]) == 4
+            len(json.loads((tmp_path / f"results/plans/{sample}.json").read_text())["chunks"]) == 4
         )
     for stem in ("alpha/median3.otsu", "beta/median3.li", "gamma/median3.ij_otsu"):
         np.testing.assert_array_equal(

@@ -1,4 +1,4 @@
-# tile: check the sample's files and cut it into tiles and chunks (one job each).
+# plan: check each sample's files and cut it into tiles and chunks (the manifest every job follows).
 
 
 checkpoint plan:
@@ -9,7 +9,7 @@ checkpoint plan:
         roi=roi_of,
         predictions=lambda wildcards: list(predictions_of(wildcards.sample).values()),
     output:
-        "results/tiles/{sample}.json",
+        "results/plans/{sample}.json",
     log:
         "logs/plan/{sample}.log",
     benchmark:
@@ -31,7 +31,7 @@ checkpoint plan:
         prediction_labels=lambda wildcards: list(predictions_of(wildcards.sample)),
         prediction_rule=config["prediction"]["foreground"],
     script:
-        "../scripts/plan_tiles.py"
+        "../scripts/plan.py"
 
 
 # Every processing job waits for this: the plans of ALL samples, i.e. every sample's files checked,
@@ -40,7 +40,7 @@ checkpoint plan:
 rule checked:
     """Wait for every sample's plan, so no processing starts before all inputs are checked."""
     input:
-        plans=expand("results/tiles/{sample}.json", sample=SAMPLES),
+        plans=expand("results/plans/{sample}.json", sample=SAMPLES),
     output:
         CHECKED,
     log:
