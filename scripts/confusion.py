@@ -71,4 +71,5 @@ def main(smk):
         tmp.write_text(json.dumps(per_slice) + "\n")
 
 
-run_step(main, snakemake)  # noqa: F821 - provided by Snakemake
+if __name__ == "__main__":  # run by Snakemake; importable by scripts/run_batch.py
+    run_step(main, snakemake)  # noqa: F821 - provided by Snakemake

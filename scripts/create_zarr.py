@@ -19,4 +19,5 @@ def main(smk):
     create(smk.output[0], shape, "uint8", plan.tile_size, reduce, pixel_size, unit, smk.params.name)
 
 
-run_step(main, snakemake)  # noqa: F821 - provided by Snakemake
+if __name__ == "__main__":  # run by Snakemake; importable by scripts/run_batch.py
+    run_step(main, snakemake)  # noqa: F821 - provided by Snakemake

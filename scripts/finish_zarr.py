@@ -9,4 +9,5 @@ def main(smk):
     finish(smk.input.building, smk.output[0])
 
 
-run_step(main, snakemake)  # noqa: F821 - provided by Snakemake
+if __name__ == "__main__":  # run by Snakemake; importable by scripts/run_batch.py
+    run_step(main, snakemake)  # noqa: F821 - provided by Snakemake

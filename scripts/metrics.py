@@ -101,4 +101,5 @@ def _scored(tile_rows, policy):
     return {**counts, **scores(counts, policy)}
 
 
-run_step(main, snakemake)  # noqa: F821 - provided by Snakemake
+if __name__ == "__main__":  # run by Snakemake; importable by scripts/run_batch.py
+    run_step(main, snakemake)  # noqa: F821 - provided by Snakemake

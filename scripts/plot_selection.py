@@ -72,4 +72,5 @@ def main(smk):
         fig.savefig(tmp, dpi=100)
 
 
-run_step(main, snakemake)  # noqa: F821 - provided by Snakemake
+if __name__ == "__main__":  # run by Snakemake; importable by scripts/run_batch.py
+    run_step(main, snakemake)  # noqa: F821 - provided by Snakemake
