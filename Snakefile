@@ -26,6 +26,7 @@ report: os.path.abspath(REPORT_TEXT) if os.path.exists(REPORT_TEXT) else "resour
 include: "rules/common.smk"
 include: "rules/demo.smk"
 include: "rules/plan.smk"
+include: "rules/batch.smk"
 include: "rules/denoise.smk"
 include: "rules/threshold.smk"
 include: "rules/validate.smk"

@@ -9,6 +9,7 @@ import math
 import os
 import re
 import sys
+from types import SimpleNamespace
 
 from snakemake.exceptions import IncompleteCheckpointException, WorkflowError
 from snakemake.utils import validate
@@ -39,7 +40,9 @@ from segval.ngff import (
     describe as describe_zarr,
     is_zarr,
 )  # noqa: E402  (stdlib only: JSON metadata)
+from segval.headers import image_shape  # noqa: E402  (stdlib only: image headers)
 from segval.tiling import Plan, parse_slices  # noqa: E402
+from segval.tiling import plan as tiling_plan  # noqa: E402
 
 SCHEMAS = os.path.join(workflow.basedir, "config", "schemas")
 # The config file(s) read, named in the fixes of config errors (the demo's own when none is given).
@@ -325,7 +328,6 @@ def _alternatives(names):
 
 
 wildcard_constraints:
-    sample=_alternatives(SAMPLES),
     prep=_alternatives(PREPS + [GIVEN]),
     method=_alternatives(METHODS + list(EXTERNAL)),
     chunk=r"c\d+",
@@ -557,14 +559,18 @@ def zarr_chunks(wildcards):
 
 def tiled(sample):
     """Whether the sample's plan cuts it into more than one tile (a tile map says something)."""
-    rows, columns = manifest_of(sample)["grid"]
+    rows, columns = (
+        BATCH_PLANS[sample].grid if sample in BATCH_PLANS else manifest_of(sample)["grid"]
+    )
     return rows * columns > 1
 
 
 def zoomed(sample):
     """Whether the sample's slices are larger than the overlay preview: its traced slices then get a
     zoomable full-resolution pyramid (rule deepzoom)."""
-    _, height, width = manifest_of(sample)["shape"]
+    _, height, width = (
+        BATCH_PLANS[sample].shape if sample in BATCH_PLANS else manifest_of(sample)["shape"]
+    )
     return has_truth(sample) and height * width > config["overlay"]["max_pixels"]
 
 
@@ -602,3 +608,540 @@ def page_inputs(wildcards):
             selection="results/selection.json", selection_plot="results/plots/selection.png"
         )
     return inputs
+
+
+# --- batches ---------------------------------------------------------------------------------
+# The unit of work follows the data: a sample too large for one chunk is processed chunk by chunk
+# by the per-chunk rules (denoise, threshold, segment, confusion, ...: many jobs, in parallel);
+# samples that fit one chunk are grouped, in sheet order, into batches of up to
+# `tiling.chunk_megapixels`, and each batch is processed by a few jobs (rules/batch.smk) that run
+# the same steps for all its samples, chains and methods in one process.  Which path a sample
+# takes only changes the number of jobs, never a result.
+
+
+def shape_hint(sample):
+    """The sample's (slices, height, width) read from its image's header at parse time (stdlib
+    only, segval.headers), a demo phantom's from its config; None when not known cheaply."""
+    image = SAMPLES[sample]["image"]
+    for name in PHANTOMS:
+        if image == PHANTOM_IMAGE.format(name=name):
+            return (1, 1, *PHANTOMS[name]["shape"])[-3:]
+    return image_shape(image)
+
+
+# Batches are filled in sheet order up to a size that spreads the work over up to PARALLEL_BATCHES
+# jobs (for the cores of a workstation), with at least MIN_BATCH_MEGAPIXELS each (a job is worth its
+# start-up) and at most `tiling.chunk_megapixels`.
+PARALLEL_BATCHES = 16
+MIN_BATCH_MEGAPIXELS = 4
+
+
+def _batches():
+    """({batch: [samples]}, {sample: plan}) of the samples that fit one chunk."""
+    plans = {}
+    for sample in SAMPLES:
+        shape = shape_hint(sample)
+        if shape is not None:
+            cut = tiling_plan(shape, TILE, config["tiling"]["chunk_megapixels"], POSTPROCESS)
+            if len(cut.chunks) == 1:
+                plans[sample] = cut
+    total = sum(math.prod(cut.shape) for cut in plans.values())
+    size = min(
+        config["tiling"]["chunk_megapixels"] * 1e6,
+        max(MIN_BATCH_MEGAPIXELS * 1e6, total / PARALLEL_BATCHES),
+    )
+    batches, current, pixels = {}, [], 0
+    for sample, cut in plans.items():
+        if current and pixels + math.prod(cut.shape) > size:
+            batches[f"b{len(batches) + 1:04d}"], current, pixels = current, [], 0
+        current.append(sample)
+        pixels += math.prod(cut.shape)
+    if current:
+        batches[f"b{len(batches) + 1:04d}"] = current
+    return batches, plans
+
+
+BATCHES, BATCH_PLANS = _batches()
+CHUNKED = [sample for sample in SAMPLES if sample not in BATCH_PLANS]
+
+
+# The per-chunk rules take the samples that do not fit one chunk (the batches take the others).
+wildcard_constraints:
+    sample=_alternatives(CHUNKED) if CHUNKED else "(?!)",
+
+
+# --- output paths ----------------------------------------------------------------------------
+# Where every file of a sample lives, whichever rule writes it (per-chunk rules or batch jobs).
+PATHS = {
+    "plan": "results/plans/{sample}.json",
+    "denoised_chunk": "results/chunks/{sample}/{prep}/denoised/{chunk}.tif",
+    "histogram_chunk": "results/chunks/{sample}/{prep}/histograms/{chunk}.npz",
+    "denoised": "results/denoised/{sample}/{prep}.ome.tif",
+    "threshold": "results/thresholds/{sample}/{prep}.{method}.json",
+    "mask_chunk": "results/chunks/{sample}/{prep}.{method}/mask/{chunk}.tif",
+    "confusion_chunk": "results/chunks/{sample}/{prep}.{method}/confusion/{chunk}.tif",
+    "counts_chunk": "results/chunks/{sample}/{prep}.{method}/counts/{chunk}.tsv",
+    "boundary_chunk": "results/chunks/{sample}/{prep}.{method}/boundary/{chunk}.json",
+    "zarr_building": "results/chunks/{sample}/{prep}.{method}/{kind}.ome.zarr",
+    "masks": f"results/masks/{{sample}}/{{prep}}.{{method}}{OUTPUT_SUFFIX}",
+    "confusion": f"results/confusion/{{sample}}/{{prep}}.{{method}}{OUTPUT_SUFFIX}",
+    "metrics": "results/metrics/{sample}/{prep}.{method}.tsv",
+    "tile_metrics": "results/metrics/{sample}/{prep}.{method}.tiles.tsv",
+    "overlay": "results/overlays/{sample}/{prep}.{method}.png",
+    "overlay_tiles": "results/overlays/{sample}/{prep}.{method}.tiles",
+    "zoom": "results/overlays/{sample}/{prep}.{method}.zoom",
+    "histogram_plot": "results/plots/{sample}/{prep}.histogram.png",
+    "methods_plot": "results/plots/{sample}/{prep}.methods.png",
+    "tile_map": "results/plots/{sample}/{prep}.{method}.tiles.png",
+}
+
+
+def path(kind, **names):
+    """The file of ``kind`` (a key of PATHS) for these wildcard values."""
+    return PATHS[kind].format(**names)
+
+
+# Step parameters that come from the config alone (the per-chunk rules and the batch jobs pass the
+# same ones).
+STEP_PARAMS = {
+    "plan": dict(
+        channel=config["channel"],
+        tile_size=TILE,
+        chunk_megapixels=config["tiling"]["chunk_megapixels"],
+        whole_slices=POSTPROCESS,  # mask clean-up needs whole slices in a job
+        truth_rule=config["ground_truth"]["foreground"],
+        prediction_rule=config["prediction"]["foreground"],
+    ),
+    "denoise": dict(
+        invert=config["invert"],
+        channel=config["channel"],
+        per_tile_histograms=config["threshold_scope"] == "tile",
+    ),
+    "threshold": dict(scope=config["threshold_scope"], equalize=config["equalize"]),
+    "segment": dict(
+        min_object_size=config["postprocess"]["min_object_size"],
+        max_hole_size=config["postprocess"]["max_hole_size"],
+    ),
+    "import_prediction": dict(rule=config["prediction"]["foreground"]),
+    "confusion": dict(
+        truth_rule=config["ground_truth"]["foreground"],
+        boundary=config["metrics"]["boundary"],
+        halo=config["metrics"]["boundary_halo"],
+    ),
+    "metrics": dict(policy=config["metrics"]["edge_policy"]),
+    "overlay": dict(
+        channel=config["channel"],
+        alpha=config["overlay"]["alpha"],
+        colours=config["overlay"]["colours"],
+        max_pixels=config["overlay"]["max_pixels"],
+        max_slices=config["overlay"]["max_slices"],
+    ),
+    "overlay_tiles": dict(
+        channel=config["channel"],
+        alpha=config["overlay"]["alpha"],
+        colours=config["overlay"]["colours"],
+    ),
+    "plot_histogram": dict(invert=config["invert"]),
+    "plot_tiles": dict(
+        metric=config["metrics"]["tile_map"], max_slices=config["overlay"]["max_slices"]
+    ),
+    "plot_methods": dict(channel=config["channel"]),
+}
+STEP_PARAMS["deepzoom"] = STEP_PARAMS["overlay"]
+
+
+def image_name(kind, sample, prep, method=None):
+    """The name written into an output image's metadata (what a viewer shows)."""
+    if kind == "denoised":
+        return f"{sample} denoised ({prep})"
+    if kind == "masks":
+        return f"{sample} mask ({prep}, {method})"
+    return f"{sample} confusion map 0 TN 1 FP 2 FN 3 TP ({prep}, {method})"
+
+
+def rescalable(prep):
+    """Whether a chain's thresholds map back to the original scale: it only inverts and takes medians
+    (order statistics commute with inversion); background corrections change the scale."""
+    return all(step == "median" for step, _ in CHAINS[prep])
+
+
+# --- batch jobs --------------------------------------------------------------------------------
+# A batch job lists its steps as calls: each step's inputs, outputs, parameters and wildcards, as
+# the per-chunk rule of that step would have them; scripts/run_batch.py runs them in order.
+
+
+def _call(step, input, output, params=None, **wildcards):
+    return {
+        "step": step,
+        "input": input,
+        "output": output,
+        "params": {**STEP_PARAMS.get(step, {}), **(params or {})},
+        "wildcards": wildcards,
+    }
+
+
+def _roi(sample):
+    return roi_of(SimpleNamespace(sample=sample))
+
+
+def plan_calls(samples):
+    """Check each sample's files and write its plan."""
+    calls = []
+    for sample in samples:
+        given = predictions_of(sample)
+        calls.append(
+            _call(
+                "plan",
+                dict(
+                    image=SAMPLES[sample]["image"],
+                    truth=truth_of(SimpleNamespace(sample=sample)),
+                    roi=_roi(sample),
+                    predictions=list(given.values()),
+                ),
+                [path("plan", sample=sample)],
+                dict(
+                    truth_slices=SAMPLES[sample].get("truth_slices", ""),
+                    prediction_labels=list(given),
+                ),
+                sample=sample,
+            )
+        )
+    return calls
+
+
+def denoise_calls(samples, prep):
+    """Denoise and histogram each sample with one chain (and stitch it, if asked for)."""
+    calls = []
+    for sample in samples:
+        names = dict(sample=sample, prep=prep)
+        for chunk in BATCH_PLANS[sample].chunks:
+            calls.append(
+                _call(
+                    "denoise",
+                    dict(
+                        image=SAMPLES[sample]["image"],
+                        plan=path("plan", sample=sample),
+                        roi=_roi(sample),
+                    ),
+                    dict(
+                        denoised=path("denoised_chunk", **names, chunk=chunk.id),
+                        histogram=path("histogram_chunk", **names, chunk=chunk.id),
+                    ),
+                    dict(chain=CHAINS[prep]),
+                    **names,
+                    chunk=chunk.id,
+                )
+            )
+        if config["outputs"]["denoised"]:
+            calls.append(_stitch_call(sample, "denoised", prep, None, "denoised_chunk", "mean"))
+    return calls
+
+
+def _chunk_ids(sample):
+    return [chunk.id for chunk in BATCH_PLANS[sample].chunks]
+
+
+def _stitch_call(sample, kind, prep, method, chunk_kind, reduce, traced_only=False, colours=None):
+    names = dict(sample=sample, prep=prep) | ({"method": method} if method else {})
+    target = path("denoised", **names) if kind == "denoised" else path(kind, **names)
+    if kind != "denoised":  # stitching writes OME-TIFF (OME-Zarr is written by the chunk steps)
+        target = target.replace(OUTPUT_SUFFIX, ".ome.tif")
+    params = dict(
+        reduce=reduce,
+        traced_only=traced_only,
+        name=image_name(kind, sample, prep, method),
+        pixel_size=pixel_size_of(sample),
+    )
+    if colours:
+        params["colours"] = colours
+    return _call(
+        "stitch",
+        dict(
+            plan=path("plan", sample=sample),
+            chunks=[path(chunk_kind, **names, chunk=c) for c in _chunk_ids(sample)],
+        ),
+        [target],
+        params,
+        **names,
+    )
+
+
+def _zarr_calls(sample, prep, method, kind, chunk_kind):
+    """With OME-Zarr output: (the call creating the image the chunk steps write into, the call
+    completing it, its folder while being built); else (None, None, None)."""
+    if not ZARR_OUTPUT:
+        return None, None, None
+    names = dict(sample=sample, prep=prep, method=method)
+    building = path("zarr_building", **names, kind=kind)
+    create = _call(
+        "create_zarr",
+        dict(plan=path("plan", sample=sample)),
+        [building],
+        dict(pixel_size=pixel_size_of(sample), name=image_name(kind, sample, prep, method)),
+        **names,
+        kind=kind,
+    )
+    finish = _call(
+        "finish_zarr",
+        dict(
+            building=building,
+            chunks=[path(chunk_kind, **names, chunk=c) for c in _chunk_ids(sample)],
+        ),
+        [path(kind, **names)],
+        **names,
+        kind=kind,
+    )
+    return create, finish, building
+
+
+def segment_calls(samples):
+    """Every chain x method's thresholds and mask of each sample, and its given masks."""
+    calls = []
+    for sample in samples:
+        chunks = _chunk_ids(sample)
+        plan_file = path("plan", sample=sample)
+        for prep, method in segmentations_of(sample):
+            names = dict(sample=sample, prep=prep, method=method)
+            create, finish, building = _zarr_calls(sample, prep, method, "masks", "mask_chunk")
+            if prep != GIVEN:
+                denoised = [
+                    path("denoised_chunk", sample=sample, prep=prep, chunk=c) for c in chunks
+                ]
+                calls.append(
+                    _call(
+                        "threshold",
+                        dict(
+                            plan=plan_file,
+                            histograms=[
+                                path("histogram_chunk", sample=sample, prep=prep, chunk=c)
+                                for c in chunks
+                            ],
+                            denoised=denoised,  # read only for float images (a second pass)
+                        ),
+                        [path("threshold", **names)],
+                        dict(method=METHOD_SPECS[method]),
+                        **names,
+                    )
+                )
+            calls += [create] if create else []
+            for chunk in chunks:
+                inputs = dict(plan=plan_file, roi=_roi(sample), zarr=[building] if building else [])
+                if prep == GIVEN:
+                    step, params = "import_prediction", {}
+                    inputs["prediction"] = predictions_of(sample)[method]
+                else:
+                    step, params = "segment", dict(denoised_chunks=chunks)
+                    inputs.update(denoised=denoised, threshold=path("threshold", **names))
+                calls.append(
+                    _call(
+                        step,
+                        inputs,
+                        [path("mask_chunk", **names, chunk=chunk)],
+                        params,
+                        **names,
+                        chunk=chunk,
+                    )
+                )
+            if finish:
+                calls.append(finish)
+            else:
+                calls.append(_stitch_call(sample, "masks", prep, method, "mask_chunk", "max"))
+    return calls
+
+
+def validate_calls(samples):
+    """Confusion maps, counts and metrics of every mask of each sample."""
+    calls = []
+    for sample in samples:
+        chunks = _chunk_ids(sample) if has_truth(sample) else []
+        plan_file = path("plan", sample=sample)
+        for prep, method in segmentations_of(sample):
+            names = dict(sample=sample, prep=prep, method=method)
+            create, finish, building = _zarr_calls(
+                sample, prep, method, "confusion", "confusion_chunk"
+            )
+            if chunks and create:
+                calls.append(create)
+            for chunk in chunks:
+                calls.append(
+                    _call(
+                        "confusion",
+                        dict(
+                            plan=plan_file,
+                            masks=[path("mask_chunk", **names, chunk=c) for c in chunks],
+                            truth=SAMPLES[sample]["ground_truth"],
+                            roi=_roi(sample),
+                            zarr=[building] if building else [],
+                        ),
+                        dict(
+                            confusion=path("confusion_chunk", **names, chunk=chunk),
+                            counts=path("counts_chunk", **names, chunk=chunk),
+                            boundary=path("boundary_chunk", **names, chunk=chunk),
+                        ),
+                        dict(mask_chunks=chunks, spacing=pixel_size_of(sample)),
+                        **names,
+                        chunk=chunk,
+                    )
+                )
+            if chunks:
+                calls.append(
+                    finish
+                    or _stitch_call(
+                        sample,
+                        "confusion",
+                        prep,
+                        method,
+                        "confusion_chunk",
+                        "confusion",
+                        traced_only=True,
+                        colours=config["overlay"]["colours"],
+                    )
+                )
+            calls.append(
+                _call(
+                    "metrics",
+                    dict(
+                        threshold=[] if prep == GIVEN else [path("threshold", **names)],
+                        counts=[path("counts_chunk", **names, chunk=c) for c in chunks],
+                        boundary=[path("boundary_chunk", **names, chunk=c) for c in chunks],
+                    ),
+                    dict(metrics=path("metrics", **names), tiles=path("tile_metrics", **names)),
+                    **names,
+                )
+            )
+    return calls
+
+
+def plot_calls(samples):
+    """Each sample's histograms, side-by-side masks, overlays, tile maps and zoomable overlays."""
+    calls = []
+    for sample in samples:
+        plan_file, image = path("plan", sample=sample), SAMPLES[sample]["image"]
+        chunks = _chunk_ids(sample)
+        for prep in PREPS:
+            names = dict(sample=sample, prep=prep)
+            thresholds = [path("threshold", **names, method=m) for m in METHODS]
+            montage = montage_of(SimpleNamespace(**names))
+            calls.append(
+                _call(
+                    "plot_histogram",
+                    dict(
+                        histograms=[path("histogram_chunk", **names, chunk=c) for c in chunks],
+                        thresholds=thresholds,
+                        plan=plan_file,
+                    ),
+                    [path("histogram_plot", **names)],
+                    dict(rescalable=rescalable(prep)),
+                    **names,
+                )
+            )
+            calls.append(
+                _call(
+                    "plot_methods",
+                    dict(
+                        plan=plan_file,
+                        image=image,
+                        masks=[path("masks", sample=sample, prep=p, method=m) for p, m in montage],
+                        thresholds=thresholds,
+                        metrics=(
+                            [path("metrics", sample=sample, prep=p, method=m) for p, m in montage]
+                            if has_truth(sample)
+                            else []
+                        ),
+                    ),
+                    [path("methods_plot", **names)],
+                    dict(methods=[m for _, m in montage]),
+                    **names,
+                )
+            )
+        for prep, method in segmentations_of(sample):
+            names = dict(sample=sample, prep=prep, method=method)
+            labels = path("confusion" if has_truth(sample) else "masks", **names)
+            shown = dict(plan=plan_file, image=image, labels=labels)
+            calls.append(
+                _call(
+                    "overlay",
+                    shown,
+                    [path("overlay", **names)],
+                    dict(has_truth=has_truth(sample)),
+                    **names,
+                )
+            )
+            if config["overlay"]["full_resolution_tiles"]:
+                calls.append(
+                    _call(
+                        "overlay_tiles",
+                        shown,
+                        [path("overlay_tiles", **names)],
+                        dict(has_truth=has_truth(sample)),
+                        **names,
+                    )
+                )
+            if has_truth(sample) and tiled(sample):
+                calls.append(
+                    _call(
+                        "plot_tiles",
+                        dict(tiles=path("tile_metrics", **names)),
+                        [path("tile_map", **names)],
+                        **names,
+                    )
+                )
+            if zoomed(sample):
+                calls.append(_call("deepzoom", shown, [path("zoom", **names)], **names))
+    return calls
+
+
+BATCH_STEPS = {
+    "plan": plan_calls,
+    "segment": segment_calls,
+    "validate": validate_calls,
+    "plot": plot_calls,
+}
+
+
+def _files(named):
+    """The paths of a call's inputs or outputs, lists flattened."""
+    values = named.values() if isinstance(named, dict) else [named]
+    return [file for value in values for file in (value if isinstance(value, list) else [value])]
+
+
+def batch_files(calls):
+    """(inputs, outputs) of a batch job: what its calls read that they do not write, and what they
+    write (per-chunk files kept or temporary as configured; folders as directories)."""
+    written = [file for call in calls for file in _files(call["output"])]
+    building = {
+        file for call in calls if call["step"] == "create_zarr" for file in _files(call["output"])
+    }
+    made = set(written)
+    inputs = sorted({file for call in calls for file in _files(call["input"]) if file not in made})
+    outputs = []
+    for file in written:
+        if file in building:  # renamed by finish_zarr: never there when the job ends
+            continue
+        if file.endswith((".tiles", ".zoom", ".ome.zarr")):
+            file = directory(file)
+        outputs.append(intermediate(file) if file.startswith("results/chunks/") else file)
+    return inputs, outputs
+
+
+def batch_memory(samples):
+    """A batch job's `mem_mb`: its steps run one after the other on one image at a time, so it needs
+    what its largest step needs on its largest image (as memory() for the per-chunk rules)."""
+    halo = max(
+        [LOCAL_HALO, config["metrics"]["boundary_halo"]] + [chain_halo(c) for c in CHAINS.values()]
+    )
+    slice_pixels = max(math.prod(BATCH_PLANS[s].shape[1:]) for s in samples)
+    megabytes = (
+        500
+        + 64 * (TILE + 2 * halo) ** 2 / 2**20
+        + (8 * slice_pixels / 2**20 if POSTPROCESS else 0)
+        + 12 * config["overlay"]["max_pixels"] / 2**20
+    )
+    return lambda wildcards, attempt: int(math.ceil(megabytes * attempt))
+
+
+def batch_runtime(samples, seconds_per_megapixel):
+    """A batch job's `runtime` in minutes: as runtime(), for the pixels of all its samples."""
+    megapixels = sum(math.prod(BATCH_PLANS[s].shape) for s in samples) / 1e6
+    seconds = 3 * (30 + seconds_per_megapixel * megapixels)
+    return lambda wildcards, attempt: int(max(1, math.ceil(seconds / 60)) * attempt)

@@ -5,12 +5,12 @@ rule denoise:
     """Invert and filter one chunk tile by tile with halos, and histogram it for the global thresholds."""
     input:
         image=image_of,
-        plan="results/plans/{sample}.json",
+        plan=PATHS["plan"],
         checked=ancient(CHECKED),
         roi=roi_of,
     output:
-        denoised=intermediate("results/chunks/{sample}/{prep}/denoised/{chunk}.tif"),
-        histogram=intermediate("results/chunks/{sample}/{prep}/histograms/{chunk}.npz"),
+        denoised=intermediate(PATHS["denoised_chunk"]),
+        histogram=intermediate(PATHS["histogram_chunk"]),
     log:
         "logs/denoise/{sample}/{prep}/{chunk}.log",
     benchmark:
@@ -24,10 +24,8 @@ rule denoise:
         mem_mb=memory(300, 32, halo=max(chain_halo(chain) for chain in CHAINS.values())),
         runtime=runtime(0.05),
     params:
+        **STEP_PARAMS["denoise"],
         chain=lambda wildcards: CHAINS[wildcards.prep],
-        invert=config["invert"],
-        channel=config["channel"],
-        per_tile_histograms=config["threshold_scope"] == "tile",
     script:
         "../scripts/denoise.py"
 
@@ -35,10 +33,10 @@ rule denoise:
 rule stitch_denoised:
     """Stitch a sample's denoised chunks into one tiled OME-TIFF with a pyramid."""
     input:
-        plan="results/plans/{sample}.json",
-        chunks=per_chunk("results/chunks/{sample}/{prep}/denoised/{chunk}.tif"),
+        plan=PATHS["plan"],
+        chunks=per_chunk(PATHS["denoised_chunk"]),
     output:
-        "results/denoised/{sample}/{prep}.ome.tif",
+        PATHS["denoised"],
     log:
         "logs/stitch_denoised/{sample}/{prep}.log",
     benchmark:
@@ -54,7 +52,7 @@ rule stitch_denoised:
     params:
         reduce="mean",
         traced_only=False,
-        name=lambda wildcards: f"{wildcards.sample} denoised ({wildcards.prep})",
+        name=lambda wildcards: image_name("denoised", wildcards.sample, wildcards.prep),
         pixel_size=lambda wildcards: pixel_size_of(wildcards.sample),
     script:
         "../scripts/stitch.py"

@@ -9,7 +9,7 @@ checkpoint plan:
         roi=roi_of,
         predictions=lambda wildcards: list(predictions_of(wildcards.sample).values()),
     output:
-        "results/plans/{sample}.json",
+        PATHS["plan"],
     log:
         "logs/plan/{sample}.log",
     benchmark:
@@ -21,15 +21,9 @@ checkpoint plan:
         mem_mb=lambda wildcards, attempt: 1024 * attempt,
         runtime=runtime(0.02),  # chunk-sized: the plan cannot read its own output
     params:
-        channel=config["channel"],
-        tile_size=config["tiling"]["tile_size"],
-        chunk_megapixels=config["tiling"]["chunk_megapixels"],
-        # mask clean-up needs whole slices in a job
-        whole_slices=POSTPROCESS,
-        truth_rule=config["ground_truth"]["foreground"],
+        **STEP_PARAMS["plan"],
         truth_slices=lambda wildcards: SAMPLES[wildcards.sample].get("truth_slices", ""),
         prediction_labels=lambda wildcards: list(predictions_of(wildcards.sample)),
-        prediction_rule=config["prediction"]["foreground"],
     script:
         "../scripts/plan.py"
 
@@ -40,7 +34,7 @@ checkpoint plan:
 rule checked:
     """Wait for every sample's plan, so no processing starts before all inputs are checked."""
     input:
-        plans=expand("results/plans/{sample}.json", sample=SAMPLES),
+        plans=expand(PATHS["plan"], sample=SAMPLES),
     output:
         CHECKED,
     log:

@@ -35,12 +35,12 @@ rule summary:
 rule plot_histogram:
     """Plot a sample's histogram with every method's threshold, on both intensity scales."""
     input:
-        histograms=per_chunk("results/chunks/{sample}/{prep}/histograms/{chunk}.npz"),
+        histograms=per_chunk(PATHS["histogram_chunk"]),
         thresholds=expand("results/thresholds/{{sample}}/{{prep}}.{method}.json", method=METHODS),
-        plan="results/plans/{sample}.json",
+        plan=PATHS["plan"],
     output:
         report(
-            "results/plots/{sample}/{prep}.histogram.png",
+            PATHS["histogram_plot"],
             caption="../resources/report/histogram.rst",
             category="Histograms",
             labels={"sample": "{sample}", "preprocessing": "{prep}"},
@@ -58,10 +58,8 @@ rule plot_histogram:
         mem_mb=memory(500),
         runtime=runtime(0),
     params:
-        invert=config["invert"],
-        # A threshold maps back to the original scale when preprocessing only inverts and takes
-        # medians (order statistics commute with inversion); background corrections change the scale.
-        rescalable=lambda wildcards: all(step == "median" for step, _ in CHAINS[wildcards.prep]),
+        **STEP_PARAMS["plot_histogram"],
+        rescalable=lambda wildcards: rescalable(wildcards.prep),
     script:
         "../scripts/plot_histogram.py"
 
@@ -69,10 +67,10 @@ rule plot_histogram:
 rule plot_tiles:
     """Map MCC (or F1) per tile of one sample and method: where on the slice the method fails."""
     input:
-        tiles="results/metrics/{sample}/{prep}.{method}.tiles.tsv",
+        tiles=PATHS["tile_metrics"],
     output:
         report(
-            "results/plots/{sample}/{prep}.{method}.tiles.png",
+            PATHS["tile_map"],
             caption="../resources/report/tiles.rst",
             category="Tile maps",
             subcategory="{sample}",
@@ -89,8 +87,7 @@ rule plot_tiles:
         mem_mb=memory(500),
         runtime=runtime(0),
     params:
-        metric=config["metrics"]["tile_map"],
-        max_slices=config["overlay"]["max_slices"],
+        **STEP_PARAMS["plot_tiles"],
     script:
         "../scripts/plot_tiles.py"
 
@@ -98,7 +95,7 @@ rule plot_tiles:
 rule plot_methods:
     """Show every method's mask of one sample side by side, with threshold, F1 and MCC."""
     input:
-        plan="results/plans/{sample}.json",
+        plan=PATHS["plan"],
         image=image_of,
         masks=lambda wildcards: [
             f"results/masks/{wildcards.sample}/{prep}.{method}{OUTPUT_SUFFIX}"
@@ -115,7 +112,7 @@ rule plot_methods:
         ),
     output:
         report(
-            "results/plots/{sample}/{prep}.methods.png",
+            PATHS["methods_plot"],
             caption="../resources/report/methods.rst",
             category="Methods side by side",
             labels={"sample": "{sample}", "preprocessing": "{prep}"},
@@ -133,8 +130,8 @@ rule plot_methods:
         mem_mb=memory(500),
         runtime=runtime(0.02, "sample"),
     params:
+        **STEP_PARAMS["plot_methods"],
         methods=lambda wildcards: [method for _, method in montage_of(wildcards)],
-        channel=config["channel"],
     script:
         "../scripts/plot_methods.py"
 
@@ -268,17 +265,13 @@ rule pages:
             sample: {
                 "segmentations": [f"{p}.{m}" for p, m in segmentations_of(sample)],
                 "tile_maps": has_truth(sample) and tiled(sample),
-                "shape": manifest_of(sample)["shape"],
-                "zoom_slices": (
-                    manifest_of(sample)["truth"]["slices"][: config["overlay"]["max_slices"]]
-                    if zoomed(sample)
-                    else []
-                ),
+                "zoomed": zoomed(sample),
             }
             for sample in SAMPLES
         },
         references=REFERENCES,
         preps=PREPS,
+        max_slices=config["overlay"]["max_slices"],
         colours=config["overlay"]["colours"],
         viewer=os.path.join(workflow.basedir, "resources", "vendor", "openseadragon"),
         report_text=os.path.join(workflow.basedir, "resources", "report", "workflow.rst"),

@@ -6,7 +6,7 @@ rule threshold:
     input:
         unpack(threshold_inputs),
     output:
-        "results/thresholds/{sample}/{prep}.{method}.json",
+        PATHS["threshold"],
     log:
         "logs/threshold/{sample}/{prep}.{method}.log",
     benchmark:
@@ -21,9 +21,8 @@ rule threshold:
         mem_mb=memory(400),
         runtime=runtime(0.02, "sample"),
     params:
+        **STEP_PARAMS["threshold"],
         method=lambda wildcards: METHOD_SPECS[wildcards.method],
-        scope=config["threshold_scope"],
-        equalize=config["equalize"],
     script:
         "../scripts/threshold.py"
 
@@ -31,16 +30,16 @@ rule threshold:
 rule segment:
     """Threshold one denoised chunk into a 0/255 mask (local methods read halos across chunks)."""
     input:
-        plan="results/plans/{sample}.json",
+        plan=PATHS["plan"],
         denoised=lambda wildcards: [
             f"results/chunks/{wildcards.sample}/{wildcards.prep}/denoised/{chunk}.tif"
             for chunk in same_slice_chunks(wildcards)
         ],
-        threshold="results/thresholds/{sample}/{prep}.{method}.json",
+        threshold=PATHS["threshold"],
         roi=roi_of,
         zarr=zarr_building("masks"),  # OME-Zarr output: written into it tile row by tile row
     output:
-        intermediate("results/chunks/{sample}/{prep}.{method}/mask/{chunk}.tif"),
+        intermediate(PATHS["mask_chunk"]),
     log:
         "logs/segment/{sample}/{prep}.{method}/{chunk}.log",
     benchmark:
@@ -55,9 +54,8 @@ rule segment:
         mem_mb=memory(300, 64, halo=LOCAL_HALO, bytes_per_slice_pixel=8 if POSTPROCESS else 0),
         runtime=runtime(0.05),
     params:
+        **STEP_PARAMS["segment"],
         denoised_chunks=same_slice_chunks,
-        min_object_size=config["postprocess"]["min_object_size"],
-        max_hole_size=config["postprocess"]["max_hole_size"],
     script:
         "../scripts/segment.py"
 
@@ -65,13 +63,13 @@ rule segment:
 rule import_prediction:
     """Cut another segmenter's (or expert's) mask into the sample's chunks, as 0/255 masks."""
     input:
-        plan="results/plans/{sample}.json",
+        plan=PATHS["plan"],
         prediction=lambda wildcards: predictions_of(wildcards.sample)[wildcards.method],
         checked=ancient(CHECKED),
         roi=roi_of,
         zarr=zarr_building("masks"),  # OME-Zarr output: written into it tile row by tile row
     output:
-        intermediate("results/chunks/{sample}/{prep}.{method}/mask/{chunk}.tif"),
+        intermediate(PATHS["mask_chunk"]),
     log:
         "logs/import_prediction/{sample}/{prep}.{method}/{chunk}.log",
     benchmark:
@@ -85,7 +83,7 @@ rule import_prediction:
         mem_mb=memory(300, 16),
         runtime=runtime(0.1),
     params:
-        rule=config["prediction"]["foreground"],
+        **STEP_PARAMS["import_prediction"],
     script:
         "../scripts/import_prediction.py"
 
@@ -93,8 +91,8 @@ rule import_prediction:
 rule stitch_mask:
     """Stitch a method's mask chunks into one compressed, tiled OME-TIFF with a pyramid."""
     input:
-        plan="results/plans/{sample}.json",
-        chunks=per_chunk("results/chunks/{sample}/{prep}.{method}/mask/{chunk}.tif"),
+        plan=PATHS["plan"],
+        chunks=per_chunk(PATHS["mask_chunk"]),
     output:
         "results/masks/{sample}/{prep}.{method}.ome.tif",
     log:
@@ -110,7 +108,9 @@ rule stitch_mask:
     params:
         reduce="max",
         traced_only=False,
-        name=lambda wildcards: f"{wildcards.sample} mask ({wildcards.prep}, {wildcards.method})",
+        name=lambda wildcards: image_name(
+            "masks", wildcards.sample, wildcards.prep, wildcards.method
+        ),
         pixel_size=lambda wildcards: pixel_size_of(wildcards.sample),
     script:
         "../scripts/stitch.py"

@@ -4,7 +4,7 @@
 rule confusion:
     """Compare one mask chunk with the ground truth: confusion map, counts, boundary distances."""
     input:
-        plan="results/plans/{sample}.json",
+        plan=PATHS["plan"],
         masks=lambda wildcards: [
             f"results/chunks/{wildcards.sample}/{wildcards.prep}.{wildcards.method}/mask/{chunk}.tif"
             for chunk in same_slice_chunks(wildcards)
@@ -13,9 +13,9 @@ rule confusion:
         roi=roi_of,
         zarr=zarr_building("confusion"),  # OME-Zarr output: written into it tile row by tile row
     output:
-        confusion=intermediate("results/chunks/{sample}/{prep}.{method}/confusion/{chunk}.tif"),
-        counts=intermediate("results/chunks/{sample}/{prep}.{method}/counts/{chunk}.tsv"),
-        boundary=intermediate("results/chunks/{sample}/{prep}.{method}/boundary/{chunk}.json"),
+        confusion=intermediate(PATHS["confusion_chunk"]),
+        counts=intermediate(PATHS["counts_chunk"]),
+        boundary=intermediate(PATHS["boundary_chunk"]),
     log:
         "logs/confusion/{sample}/{prep}.{method}/{chunk}.log",
     benchmark:
@@ -27,10 +27,8 @@ rule confusion:
         mem_mb=memory(300, 48, halo=config["metrics"]["boundary_halo"]),
         runtime=runtime(0.4 if config["metrics"]["boundary"] else 0.05),
     params:
-        truth_rule=config["ground_truth"]["foreground"],
+        **STEP_PARAMS["confusion"],
         mask_chunks=same_slice_chunks,
-        boundary=config["metrics"]["boundary"],
-        halo=config["metrics"]["boundary_halo"],
         spacing=lambda wildcards: pixel_size_of(wildcards.sample),
     script:
         "../scripts/confusion.py"
@@ -39,10 +37,8 @@ rule confusion:
 rule stitch_confusion:
     """Stitch a method's confusion chunks into one OME-TIFF with a colour table."""
     input:
-        plan="results/plans/{sample}.json",
-        chunks=per_chunk(
-            "results/chunks/{sample}/{prep}.{method}/confusion/{chunk}.tif", traced=True
-        ),
+        plan=PATHS["plan"],
+        chunks=per_chunk(PATHS["confusion_chunk"], traced=True),
     output:
         "results/confusion/{sample}/{prep}.{method}.ome.tif",
     log:
@@ -58,7 +54,9 @@ rule stitch_confusion:
     params:
         reduce="confusion",
         traced_only=True,
-        name=lambda wildcards: f"{wildcards.sample} confusion map 0 TN 1 FP 2 FN 3 TP ({wildcards.prep}, {wildcards.method})",
+        name=lambda wildcards: image_name(
+            "confusion", wildcards.sample, wildcards.prep, wildcards.method
+        ),
         pixel_size=lambda wildcards: pixel_size_of(wildcards.sample),
         colours=config["overlay"]["colours"],
     script:
@@ -72,28 +70,24 @@ rule metrics:
             [] if wildcards.prep == GIVEN else ["results/thresholds/{sample}/{prep}.{method}.json"]
         ),
         counts=lambda wildcards: (
-            per_chunk("results/chunks/{sample}/{prep}.{method}/counts/{chunk}.tsv", traced=True)(
-                wildcards
-            )
+            per_chunk(PATHS["counts_chunk"], traced=True)(wildcards)
             if has_truth(wildcards.sample)
             else []
         ),
         boundary=lambda wildcards: (
-            per_chunk(
-                "results/chunks/{sample}/{prep}.{method}/boundary/{chunk}.json", traced=True
-            )(wildcards)
+            per_chunk(PATHS["boundary_chunk"], traced=True)(wildcards)
             if has_truth(wildcards.sample)
             else []
         ),
     output:
         metrics=report(
-            "results/metrics/{sample}/{prep}.{method}.tsv",
+            PATHS["metrics"],
             caption="../resources/report/metrics.rst",
             category="Metrics per image and slice",
             subcategory="{sample}",
             labels={"sample": "{sample}", "preprocessing": "{prep}", "method": "{method}"},
         ),
-        tiles="results/metrics/{sample}/{prep}.{method}.tiles.tsv",
+        tiles=PATHS["tile_metrics"],
     log:
         "logs/metrics/{sample}/{prep}.{method}.log",
     benchmark:
@@ -105,7 +99,7 @@ rule metrics:
         mem_mb=memory(300),
         runtime=runtime(0),
     params:
-        policy=config["metrics"]["edge_policy"],
+        **STEP_PARAMS["metrics"],
     script:
         "../scripts/metrics.py"
 
@@ -113,13 +107,13 @@ rule metrics:
 rule overlay:
     """Draw the TP/FP/FN/TN overlay preview of one sample and method."""
     input:
-        plan="results/plans/{sample}.json",
+        plan=PATHS["plan"],
         image=image_of,
         labels=overlay_labels,
     output:
         # Not in the report: full-size overlays would make report.html grow with the images; the
         # report's sample pages (rule pages) show previews.
-        "results/overlays/{sample}/{prep}.{method}.png",
+        PATHS["overlay"],
     log:
         "logs/overlay/{sample}/{prep}.{method}.log",
     benchmark:
@@ -131,11 +125,7 @@ rule overlay:
         mem_mb=memory(300 + 12 * config["overlay"]["max_pixels"] / 2**20, 16),
         runtime=runtime(0.05, "sample"),
     params:
-        channel=config["channel"],
-        alpha=config["overlay"]["alpha"],
-        colours=config["overlay"]["colours"],
-        max_pixels=config["overlay"]["max_pixels"],
-        max_slices=config["overlay"]["max_slices"],
+        **STEP_PARAMS["overlay"],
         has_truth=lambda wildcards: has_truth(wildcards.sample),
     script:
         "../scripts/overlay.py"
@@ -144,11 +134,11 @@ rule overlay:
 rule overlay_tiles:
     """Write the full-resolution overlay of one sample and method as PNG tiles."""
     input:
-        plan="results/plans/{sample}.json",
+        plan=PATHS["plan"],
         image=image_of,
         labels=overlay_labels,
     output:
-        directory("results/overlays/{sample}/{prep}.{method}.tiles"),
+        directory(PATHS["overlay_tiles"]),
     log:
         "logs/overlay_tiles/{sample}/{prep}.{method}.log",
     benchmark:
@@ -160,9 +150,7 @@ rule overlay_tiles:
         mem_mb=memory(300, 16),
         runtime=runtime(0.1, "sample"),
     params:
-        channel=config["channel"],
-        alpha=config["overlay"]["alpha"],
-        colours=config["overlay"]["colours"],
+        **STEP_PARAMS["overlay_tiles"],
         has_truth=lambda wildcards: has_truth(wildcards.sample),
     script:
         "../scripts/overlay_tiles.py"
@@ -171,12 +159,12 @@ rule overlay_tiles:
 rule deepzoom:
     """Write a Deep Zoom pyramid of a large traced slice's overlay, errors visible at every level."""
     input:
-        plan="results/plans/{sample}.json",
+        plan=PATHS["plan"],
         image=image_of,
         labels="results/confusion/{sample}/{prep}.{method}.ome.tif",
     output:
         # z<slice>.dzi and z<slice>_files/<level>/<column>_<row>.png per traced slice (Deep Zoom).
-        directory("results/overlays/{sample}/{prep}.{method}.zoom"),
+        directory(PATHS["zoom"]),
     log:
         "logs/deepzoom/{sample}/{prep}.{method}.log",
     benchmark:
@@ -188,10 +176,6 @@ rule deepzoom:
         mem_mb=memory(300 + 12 * config["overlay"]["max_pixels"] / 2**20, 16),
         runtime=runtime(0.2, "sample"),
     params:
-        channel=config["channel"],
-        alpha=config["overlay"]["alpha"],
-        colours=config["overlay"]["colours"],
-        max_pixels=config["overlay"]["max_pixels"],
-        max_slices=config["overlay"]["max_slices"],
+        **STEP_PARAMS["deepzoom"],
     script:
         "../scripts/deepzoom.py"

@@ -6,7 +6,7 @@
 rule create_zarr:
     """Prepare the OME-Zarr arrays that the chunk jobs write their masks into."""
     input:
-        plan="results/plans/{sample}.json",
+        plan=PATHS["plan"],
     output:
         temp(directory("results/chunks/{sample}/{prep}.{method}/{kind}.ome.zarr")),
     log:
@@ -23,10 +23,8 @@ rule create_zarr:
         runtime=runtime(0),
     params:
         pixel_size=lambda wildcards: pixel_size_of(wildcards.sample),
-        name=lambda wildcards: (
-            f"{wildcards.sample} mask ({wildcards.prep}, {wildcards.method})"
-            if wildcards.kind == "masks"
-            else f"{wildcards.sample} confusion map 0 TN 1 FP 2 FN 3 TP ({wildcards.prep}, {wildcards.method})"
+        name=lambda wildcards: image_name(
+            wildcards.kind, wildcards.sample, wildcards.prep, wildcards.method
         ),
     script:
         "../scripts/create_zarr.py"

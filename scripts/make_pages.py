@@ -46,7 +46,9 @@ def main(smk):
     summary = read_tsv(smk.input.summary)
     winner = (selection or {}).get("winner")
     references = set(smk.params.references)
-    samples = smk.params.samples  # {sample: {"segmentations": [...], "tile_maps": bool}}
+    samples = (
+        smk.params.samples
+    )  # {sample: {"segmentations": [...], "tile_maps": bool, "zoomed": bool}}
     os.makedirs(smk.output.thumbnails, exist_ok=True)
     os.makedirs(os.path.dirname(smk.output.report_index), exist_ok=True)
 
@@ -90,16 +92,19 @@ def main(smk):
         )
         # The chosen pipeline's (and the references') pyramids first: they open with the page.
         order = sorted(methods, key=lambda m: (kind(m) == "", methods.index(m)))
+        with open(os.path.join(results, "plans", f"{sample}.json")) as handle:
+            plan = json.load(handle)  # shape, and the traced slices the zoom pyramids show
+        zoom_slices = plan["truth"]["slices"][: smk.params.max_slices] if info["zoomed"] else []
         zooms = [
             {
-                "method": m + (f", slice {z}" if len(info["zoom_slices"]) > 1 else ""),
+                "method": m + (f", slice {z}" if len(zoom_slices) > 1 else ""),
                 "dzi": f"../overlays/{sample}/{m}.zoom/z{z:04d}.dzi",
                 "open": kind(m) != "",
-                "width": info["shape"][2],
-                "height": info["shape"][1],
+                "width": plan["shape"][2],
+                "height": plan["shape"][1],
             }
             for m in order
-            for z in info["zoom_slices"]
+            for z in zoom_slices
         ]
         if zooms:
             zooms[0]["open"] = True

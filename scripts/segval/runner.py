@@ -11,6 +11,7 @@ import resource
 import sys
 import time
 from pathlib import Path
+from types import SimpleNamespace
 
 from segval.errors import SegvalError
 
@@ -66,3 +67,73 @@ def run_step(main, smk):
         raise
     peak_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
     log.info(DONE_LINE, rule, time.perf_counter() - started, peak_mb)
+
+
+class Named(list):
+    """A list whose items can also be reached by name, like Snakemake's ``snakemake.input``.
+
+    Values that are lists are flattened into the list and kept whole under their name; a plain list
+    gives unnamed values.
+
+    Examples
+    --------
+    >>> files = Named({"plan": "p.json", "roi": [], "chunks": ["a.tif", "b.tif"]})
+    >>> files.plan, files.roi, files[1], files.get("zarr", []), len(files)
+    ('p.json', [], 'a.tif', [], 3)
+    >>> Named(["mask.tif"])[0]
+    'mask.tif'
+    """
+
+    def __init__(self, mapping=None):
+        if isinstance(mapping, (list, tuple)):
+            mapping = {str(i): value for i, value in enumerate(mapping)}
+        mapping = dict(mapping or {})
+        values = []
+        for value in mapping.values():
+            values.extend(value if isinstance(value, (list, tuple)) else [value])
+        super().__init__(values)
+        self._names = mapping
+
+    def __getattr__(self, name):
+        try:
+            return self.__dict__["_names"][name]
+        except KeyError:
+            raise AttributeError(name) from None
+
+    def get(self, name, default=None):
+        return self._names.get(name, default)
+
+    def keys(self):
+        return self._names.keys()
+
+    def items(self):
+        return self._names.items()
+
+
+def step_arguments(call, config):
+    """The ``snakemake``-like object a step's ``main`` reads, for one step of a batch job.
+
+    Parameters
+    ----------
+    call : dict
+        ``{"step": name, "input": {...}, "output": {...}, "params": {...}, "wildcards": {...}}``, as
+        the workflow lists a batch job's steps (rules/common.smk, ``batch_calls``).
+    config : dict
+        The workflow's configuration.
+
+    Examples
+    --------
+    >>> smk = step_arguments({"step": "metrics", "output": {"metrics": "m.tsv"}}, {})
+    >>> smk.rule, smk.output.metrics, smk.output[0], list(smk.input)
+    ('metrics', 'm.tsv', 'm.tsv', [])
+    """
+    return SimpleNamespace(
+        rule=call["step"],
+        input=Named(call.get("input")),
+        output=Named(call.get("output")),
+        params=Named(call.get("params")),
+        wildcards=Named(call.get("wildcards")),
+        log=[],
+        threads=1,
+        config=config,
+    )

@@ -1,0 +1,40 @@
+"""Run a batch job: several workflow steps, for several images, in one process.
+
+Images that fit one chunk are grouped into batches (rules/batch.smk), so that a data set of many
+small images costs about what its pixels cost: each batch job imports its libraries once and runs
+the same steps, with the same code, inputs and outputs, as the per-chunk rules do for a large image
+(``main`` of ``scripts/<step>.py``), in the order the workflow lists them (``params.calls``).
+"""
+
+import importlib.util
+import logging
+import time
+from pathlib import Path
+
+from segval.runner import run_step, step_arguments
+
+log = logging.getLogger("segval")
+STEPS = Path(__file__).resolve().parent  # scripts/: one module per step
+
+
+def load_step(name, cache={}):  # noqa: B006 - the cache is meant to persist between calls
+    """The module ``scripts/<name>.py``, imported once (by path: step names such as ``plan`` or
+    ``metrics`` must not pick up another installed module)."""
+    if name not in cache:
+        spec = importlib.util.spec_from_file_location(f"segval_step_{name}", STEPS / f"{name}.py")
+        module = importlib.util.module_from_spec(spec)
+        spec.loader.exec_module(module)
+        cache[name] = module
+    return cache[name]
+
+
+def main(smk):
+    for call in smk.params.calls:
+        started = time.perf_counter()
+        load_step(call["step"]).main(step_arguments(call, smk.config))
+        names = " ".join(f"{key}={value}" for key, value in call.get("wildcards", {}).items())
+        log.info("%s %s: %.2f s", call["step"], names, time.perf_counter() - started)
+
+
+if __name__ == "__main__":  # run by Snakemake
+    run_step(main, snakemake)  # noqa: F821 - provided by Snakemake

@@ -1,0 +1,2 @@
+def image_shape(path):
+    return None
