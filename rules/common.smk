@@ -926,22 +926,15 @@ def segment_calls(samples):
             calls += [create] if create else []
             for chunk in chunks:
                 inputs = dict(plan=plan_file, roi=_roi(sample), zarr=[building] if building else [])
+                mask = [path("mask_chunk", **names, chunk=chunk)]
                 if prep == GIVEN:
-                    step, params = "import_prediction", {}
                     inputs["prediction"] = predictions_of(sample)[method]
+                    call = _call("import_prediction", inputs, mask, **names, chunk=chunk)
                 else:
-                    step, params = "segment", dict(denoised_chunks=chunks)
                     inputs.update(denoised=denoised, threshold=path("threshold", **names))
-                calls.append(
-                    _call(
-                        step,
-                        inputs,
-                        [path("mask_chunk", **names, chunk=chunk)],
-                        params,
-                        **names,
-                        chunk=chunk,
-                    )
-                )
+                    params = dict(denoised_chunks=chunks)
+                    call = _call("segment", inputs, mask, params, **names, chunk=chunk)
+                calls.append(call)
             if finish:
                 calls.append(finish)
             else:

@@ -43,10 +43,31 @@ def rule_blocks():
                 0
             ]  # stop at the next top-level line
             blocks.append((path.name, match.group(1), match.group(2), body))
+        # Rules made in a loop (rules/batch.smk): `rule:` with a `name:` directive, indented.
+        starts = list(re.finditer(r"^( +)rule:\n\s+name:\n\s+(.+)\n", text, flags=re.M))
+        for match in starts:
+            indent = match.group(1)
+            rest = text[match.end() :]
+            end = re.search(rf"^(?!{indent} )\S|^{indent}\S", rest, flags=re.M)
+            body = rest[: end.start()] if end else rest
+            blocks.append((path.name, "rule", match.group(2).strip(), body))
     return blocks
 
 
+# The steps a batch job runs (scripts/run_batch.py): those its calls name in rules/common.smk.
+BATCH_STEPS = sorted(
+    set(re.findall(r'_call\(\s*"(\w+)"', (REPO / "rules" / "common.smk").read_text()))
+)
+
+
 RULES = rule_blocks()
+
+
+def test_batch_steps_are_step_scripts():
+    assert {"plan", "denoise", "threshold", "segment", "confusion", "metrics", "overlay"} <= set(
+        BATCH_STEPS
+    )
+    assert all((SCRIPTS / f"{step}.py").exists() for step in BATCH_STEPS)
 
 
 def test_rules_were_found():
@@ -90,8 +111,11 @@ def module_imports(path):
 
 
 def third_party_imports(script):
-    """Distributions a script needs: its imports and those of the segval modules it uses, transitively."""
+    """Distributions a script needs: its imports and those of the segval modules it uses, transitively
+    (for the batch runner: those of every step it runs)."""
     seen, todo, packages = set(), [script], set()
+    if script.name == "run_batch.py":
+        todo += [SCRIPTS / f"{step}.py" for step in BATCH_STEPS]
     while todo:
         path = todo.pop()
         if path in seen:
