@@ -244,12 +244,13 @@ def test_the_snakefile_imports_only_numpy_free_segval_modules(tmp_path):
         "segval.tiling",
         "segval.checks",
         "segval.errors",
+        "segval.headers",
         "segval.ngff",
         "segval.pages",
     }, imported
     code = (
         "from segval.spec import parse_method, local_halo, chain_halo; from segval.tiling import Plan, plan; "
-        "import segval.checks, segval.errors, segval.ngff, segval.pages; "
+        "import segval.checks, segval.errors, segval.headers, segval.ngff, segval.pages; "
         "print(parse_method('sauvola:k=0.3')[0], local_halo('niblack'), chain_halo([('median', 5)]), "
         "len(plan((2, 100, 100), 64, 0.01).chunks))"
     )
