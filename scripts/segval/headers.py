@@ -1,2 +1,0 @@
-def image_shape(path):
-    return None
