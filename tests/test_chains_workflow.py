@@ -43,13 +43,17 @@ def make_data(root):
     return write_sheet(root / "samples.tsv", rows)
 
 
-def config_of(sheet, chains, methods=METHODS):
+# Chunks of 0.04 MP: each image fits one chunk, so the images are grouped into batches of two.
+BATCHED = {"tile_size": 64, "chunk_megapixels": 0.04}
+
+
+def config_of(sheet, chains, methods=METHODS, tiling=TILING):
     return {
         "samples": str(sheet),
         "methods": methods,
         "preprocess": chains,
         "metrics": {"boundary": False},
-        "tiling": TILING,
+        "tiling": tiling,
     }
 
 
@@ -113,9 +117,10 @@ def test_adding_a_chain_denoises_only_that_chain(chains_run):
     }
 
 
-def test_without_intermediates_results_chunks_keeps_no_file(tmp_path, sheet):
+@pytest.mark.parametrize("tiling", [TILING, BATCHED], ids=["chunked", "batched"])
+def test_without_intermediates_results_chunks_keeps_no_file(tmp_path, sheet, tiling):
     config = dict(
-        config_of(sheet, [{"median": 3}], methods=["otsu"]),
+        config_of(sheet, [{"median": 3}], methods=["otsu"], tiling=tiling),
         outputs={"keep_intermediates": False, "denoised": False},
     )
     run_snakemake(tmp_path, config)
@@ -126,10 +131,60 @@ def test_without_intermediates_results_chunks_keeps_no_file(tmp_path, sheet):
     assert read_tsv(tmp_path / "results/summary.tsv")
 
 
+def test_job_count_of_batched_images_follows_the_data_not_the_methods(tmp_path, sheet):
+    """Images that fit one chunk are grouped into B batches (of up to `tiling.chunk_megapixels`).
+    Jobs, for P chains and any number of samples and methods:
+
+    ========================================================  =============
+    plan, segment, validate, plot (per batch)                 B each
+    denoise (per batch and chain)                             B * P
+    checked, summary, aggregate, select_method,
+    plot_selection, pages, all                                1 each
+    ========================================================  =============
+
+    In all B * (4 + P) + 7 jobs: per-method or per-image jobs would fail this test.
+    """
+    rows = [
+        {
+            "sample": f"s{i}",
+            "image": sheet.parent / f"{name}.tif",
+            "ground_truth": sheet.parent / f"{name}_truth.tif",
+        }
+        for i, name in enumerate(["a", "b", "a", "b", "a"])
+    ]
+    five = write_sheet(tmp_path / "five.tsv", rows)  # 5 images of 128 x 128: 3 batches of <= 2
+    p, b = len(CHAINS), 3
+    for methods in (METHODS, ["otsu", "li", "yen", "triangle", "mean", "manual:100"]):
+        jobs = planned_jobs(tmp_path / "run", config_of(five, CHAINS, methods, tiling=BATCHED))
+        batches = [f"b{i:04d}" for i in range(1, b + 1)]
+        expected = {
+            **{
+                f"{step}_{batch}": 1
+                for step in ("plan", "segment", "validate", "plot")
+                for batch in batches
+            },
+            **{f"denoise_{batch}_{prep}": 1 for batch in batches for prep in CHAINS},
+            **{
+                rule: 1
+                for rule in (
+                    "checked",
+                    "summary",
+                    "aggregate",
+                    "select_method",
+                    "plot_selection",
+                    "pages",
+                    "all",
+                )
+            },
+        }
+        assert jobs == expected
+        assert sum(jobs.values()) == b * (4 + p) + 7
+
+
 def test_job_count_follows_the_formula(tmp_path, sheet):
-    """Jobs per rule, once the plans exist, for S samples (all with ground truth, one slice, more
-    than one tile), C chunks per sample, P chains and M methods (OME-TIFF outputs, denoised images
-    kept, no zoom):
+    """Images larger than one chunk are processed chunk by chunk.  Jobs per rule, once the plans
+    exist, for S samples (all with ground truth, one slice, more than one tile), C chunks per
+    sample, P chains and M methods (OME-TIFF outputs, denoised images kept, no zoom):
 
     ========================================================  =============
     denoise                                                   S * C * P
@@ -141,9 +196,8 @@ def test_job_count_follows_the_formula(tmp_path, sheet):
     plot_selection, pages, all                                1
     ========================================================  =============
 
-    Today: 2 * S * C * P * M + 6 * S * P * M + S * C * P + 3 * S * P + 7 jobs.  The unit of work
-    is still (chunk x method x step); a batch design (issue 10) should change this formula, and
-    this test with it.
+    In all 2 * S * C * P * M + 6 * S * P * M + S * C * P + 3 * S * P + 7 jobs: for these images the
+    unit of work is still (chunk x method x step).
     """
     config = config_of(sheet, CHAINS)
     run_snakemake(tmp_path, config, *[f"results/plans/{sample}.json" for sample in SAMPLES])

@@ -3,6 +3,7 @@
 import base64
 import hashlib
 import json
+import re
 import subprocess
 
 import cv2
@@ -179,18 +180,14 @@ def test_adding_a_method_reruns_only_what_depends_on_it(demo_run):
     workdir, config = demo_run
     assert planned_jobs(workdir, config) == {}
     jobs = planned_jobs(workdir, dict(config, methods=METHODS + ["yen"]))
+    # The three small images are one batch: its masks, validation and plots are redone, not its
+    # plans or denoising.
     assert jobs == {
-        "threshold": 3,
-        "segment": 3,
-        "stitch_mask": 3,
-        "overlay": 3,
-        "metrics": 3,
-        "confusion": 2,
-        "stitch_confusion": 2,
-        "plot_histogram": 3,
-        "plot_methods": 3,
+        "segment_b0001": 1,
+        "validate_b0001": 1,
+        "plot_b0001": 1,
         "summary": 1,
-        "all": 1,  # one tile each: no tile maps
+        "all": 1,
         "aggregate": 1,
         "select_method": 1,
         "plot_selection": 1,
@@ -201,9 +198,8 @@ def test_adding_a_method_reruns_only_what_depends_on_it(demo_run):
 def test_changing_the_median_reruns_denoise_and_what_follows_only(demo_run):
     workdir, config = demo_run
     jobs = planned_jobs(workdir, dict(config, median_size=5))
-    assert jobs["denoise"] == 3 and jobs["stitch_denoised"] == 3
-    assert jobs["threshold"] == 9 and jobs["segment"] == 9
-    assert "plan" not in jobs  # the tiles of an image do not depend on its preprocessing
+    assert jobs["denoise_b0001_median5"] == 1 and jobs["segment_b0001"] == 1
+    assert "plan_b0001" not in jobs  # the tiles of an image do not depend on its preprocessing
 
 
 def digest_tree(root):
@@ -297,6 +293,15 @@ def test_the_demo_plans_from_its_own_config(tmp_path):
         for line in result.stdout.splitlines()
         if len(line.split()) == 2 and line.split()[1].isdigit()
     )
-    assert jobs["make_phantom"] == "3" and jobs["plan"] == "3" and jobs["threshold"] == "21"
+    # Three phantoms (1, 3 and 16.8 megapixels) in three batches, each a few jobs for all methods.
+    batched = {rule.split("_")[0] for rule in jobs if re.fullmatch(r"\w+_b\d{4}(_\w+)?", rule)}
+    assert jobs["make_phantom"] == "3" and batched == {
+        "plan",
+        "denoise",
+        "segment",
+        "validate",
+        "plot",
+    }
+    assert int(jobs["total"]) == 3 + 3 * 5 + 7  # phantoms, 5 per batch, checked and the summaries
     config = yaml.safe_load((REPO / "config/config.yaml").read_text())
     assert config["invert"] is True and len(config["methods"]) == 7
