@@ -11,6 +11,7 @@ import logging
 import time
 from pathlib import Path
 
+from segval.errors import SegvalError
 from segval.runner import run_step, step_arguments
 
 log = logging.getLogger("segval")
@@ -29,11 +30,26 @@ def load_step(name, cache={}):  # noqa: B006 - the cache is meant to persist bet
 
 
 def main(smk):
+    failed = []
     for call in smk.params.calls:
         started = time.perf_counter()
-        load_step(call["step"]).main(step_arguments(call, smk.config))
         names = " ".join(f"{key}={value}" for key, value in call.get("wildcards", {}).items())
+        try:
+            load_step(call["step"]).main(step_arguments(call, smk.config))
+        except SegvalError as error:
+            if call["step"] != "plan":
+                raise
+            # Checks go on to the other samples: one run shows every bad file of the batch.
+            log.error("sample %s: %s", call["wildcards"]["sample"], error.message)
+            failed.append(call["wildcards"]["sample"])
+            continue
         log.info("%s %s: %.2f s", call["step"], names, time.perf_counter() - started)
+    if failed:
+        raise SegvalError(
+            f"{len(failed)} of {len(smk.params.calls)} samples failed the checks above: "
+            + ", ".join(failed),
+            fix="correct the files named above (nothing was processed)",
+        )
 
 
 if __name__ == "__main__":  # run by Snakemake
