@@ -1,26 +1,10 @@
 """Dataset statistics per method and score: pooled (summed counts) and per image (mean ± sd, median),
 with bootstrap 95 % intervals and how many images the edge-case policy replaced or excluded."""
 
+from segval.columns import DATASET_STATISTICS_COLUMNS
 from segval.evaluation import BOUNDARY, SUMMARISED, images_by_method, summarise
 from segval.runner import run_step
 from segval.tables import read_tsv, write_tsv
-
-COLUMNS = (
-    "prep",
-    "method",
-    "metric",
-    "pooled",
-    "pooled_low",
-    "pooled_high",
-    "mean",
-    "sd",
-    "median",
-    "mean_low",
-    "mean_high",
-    "images",
-    "excluded",
-    "replaced",
-)
 
 
 def main(smk):
@@ -33,7 +17,7 @@ def main(smk):
                 images, metric, smk.params.policy, smk.params.resamples, smk.params.seed
             )
             rows.append({"prep": prep, "method": method, "metric": metric, **stats})
-    write_tsv(smk.output[0], rows, COLUMNS)
+    write_tsv(smk.output[0], rows, DATASET_STATISTICS_COLUMNS)
 
 
 if __name__ == "__main__":  # run by Snakemake; importable by scripts/run_batch.py

@@ -7,21 +7,10 @@ before all samples' files are checked.
 import json
 from pathlib import Path
 
+from segval.columns import CHECKED_SAMPLES_COLUMNS
 from segval.runner import run_step
 from segval.tables import write_tsv
 from segval.tiling import Plan
-
-COLUMNS = [
-    "sample",
-    "slices",
-    "height",
-    "width",
-    "dtype",
-    "chunks",
-    "ground_truth",
-    "roi",
-    "predictions",
-]
 
 
 def main(smk):
@@ -43,7 +32,7 @@ def main(smk):
                 "predictions": ",".join(manifest["predictions"]),
             }
         )
-    write_tsv(smk.output[0], rows, COLUMNS)
+    write_tsv(smk.output[0], rows, CHECKED_SAMPLES_COLUMNS)
 
 
 if __name__ == "__main__":  # run by Snakemake; importable by scripts/run_batch.py

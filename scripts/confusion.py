@@ -5,15 +5,14 @@ read with a halo, across chunk borders where needed)."""
 import json
 
 from segval.boundary import merge, tile_boundary_distances
+from segval.columns import TILE_COUNT_COLUMNS
 from segval.files import atomic_output
 from segval.masks import MaskReader
-from segval.metrics import COUNT_NAMES, confusion_counts, confusion_map
+from segval.metrics import confusion_counts, confusion_map
 from segval.runner import run_step
 from segval.stitching import ChunkSet, write_mask_chunk
 from segval.tables import write_tsv
 from segval.tiling import load_manifest
-
-TILE_COLUMNS = ("z", "row", "col", "y0", "y1", "x0", "x1") + COUNT_NAMES
 
 
 def main(smk):
@@ -65,7 +64,7 @@ def main(smk):
             zarr_image,
             positions,
         )
-    write_tsv(smk.output.counts, rows, TILE_COLUMNS)
+    write_tsv(smk.output.counts, rows, TILE_COUNT_COLUMNS)
     per_slice = {str(z): merge(summaries).to_dict() for z, summaries in distances.items()}
     with atomic_output(smk.output.boundary) as tmp:
         tmp.write_text(json.dumps(per_slice) + "\n")

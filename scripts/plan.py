@@ -8,43 +8,12 @@ samples (rule `checked`), so a bad file in any sample stops the run before any p
 """
 
 import json
-import logging
 
-import numpy as np
-
-from segval.errors import SegvalError
 from segval.files import atomic_output
-from segval.io import ImageReader, check_complete, read_info
+from segval.io import ImageReader, check_complete, check_float_pixels, read_info
 from segval.masks import check_mask
 from segval.runner import run_step
 from segval.tiling import plan
-
-
-def check_float_pixels(path, channel, band_rows):
-    """A float image needs finite pixels; NaN and infinite ones are counted and reported, since the
-    thresholds' histograms leave them out (NaN and -inf are then background, +inf foreground)."""
-    finite = total = 0
-    with ImageReader(path, channel=channel) as reader:
-        slices, height, width = reader.shape
-        for z in range(slices):
-            for y0 in range(0, height, band_rows):
-                band = reader.read(z, y0, min(y0 + band_rows, height), 0, width)
-                finite += int(np.count_nonzero(np.isfinite(band)))
-                total += band.size
-    if finite == 0:
-        raise SegvalError(
-            "the image has no finite pixel (all NaN or infinite): there is nothing to threshold",
-            path,
-            "give the image with its values (check the export: NaN often marks missing data)",
-        )
-    if finite < total:
-        logging.getLogger("segval").warning(
-            "%s: %d of %d pixels are NaN or infinite: the thresholds ignore them; NaN and -inf pixels are "
-            "background in the masks, +inf foreground",
-            path,
-            total - finite,
-            total,
-        )
 
 
 def main(smk):

@@ -4,6 +4,7 @@ that did not choose it (the sheet's test images, or leave-one-image-out)."""
 import json
 import math
 
+from segval.columns import SELECTION_COLUMNS
 from segval.evaluation import images_by_method, select
 from segval.files import atomic_output
 from segval.runner import log, run_step
@@ -26,11 +27,7 @@ def main(smk):
         references=smk.params.references,
     )
     # References (another expert) follow the ranking, labelled `reference` in the rank column.
-    write_tsv(
-        smk.output.tsv,
-        result["ranking"] + result["references"],
-        ("rank", "method", "pooled", "pooled_low", "pooled_high", "mean", "images", "not_found"),
-    )
+    write_tsv(smk.output.tsv, result["ranking"] + result["references"], SELECTION_COLUMNS)
     for method, missing in result["left_out"].items():
         log.warning(
             "selection: %s left out of the ranking: no counts for %s (methods are compared on the same images)",

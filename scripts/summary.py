@@ -2,17 +2,11 @@
 computed from the summed confusion counts, not from averaged scores."""
 
 from segval.checks import POOLED
-from segval.errors import combined_status
-from segval.metrics import COUNT_NAMES, SCORE_NAMES, add_counts, scores
+from segval.columns import SUMMARY_COLUMNS
+from segval.errors import NO_GROUND_TRUTH, combined_status
+from segval.metrics import add_counts, scores
 from segval.runner import run_step
 from segval.tables import read_tsv, write_tsv
-
-COLUMNS = (
-    ("sample", "prep", "method", "threshold", "status")
-    + COUNT_NAMES
-    + SCORE_NAMES
-    + ("edge_case", "hd", "hd95", "assd", "images")
-)
 
 
 def main(smk):
@@ -24,7 +18,7 @@ def main(smk):
         scored = [
             r
             for r in rows
-            if (r["prep"], r["method"]) == (prep, method) and r["status"] != "no_ground_truth"
+            if (r["prep"], r["method"]) == (prep, method) and r["status"] != NO_GROUND_TRUTH
         ]
         if not scored:
             continue
@@ -41,7 +35,7 @@ def main(smk):
                 **scores(counts, smk.params.policy),
             }
         )
-    write_tsv(smk.output[0], rows + pooled, COLUMNS)
+    write_tsv(smk.output[0], rows + pooled, SUMMARY_COLUMNS)
 
 
 if __name__ == "__main__":  # run by Snakemake; importable by scripts/run_batch.py

@@ -130,21 +130,9 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from segval.metrics import DISTANCE_KEYS
 from segval.tiling import read_padded
 
-#: The distances and their bounds: the boundary columns of the metrics tables.
-DISTANCE_KEYS = (
-    "hd",
-    "hd95",
-    "assd",
-    "hd_lower",
-    "hd_upper",
-    "hd95_lower",
-    "hd95_upper",
-    "assd_lower",
-    "assd_upper",
-    "unresolved",
-)
 #: Keys of :func:`reduce`'s result besides ``edge_case``.
 RESULT_KEYS = DISTANCE_KEYS + ("truth_boundary", "predicted_boundary")
 EDGE_CASES = ("both_empty", "reference_empty", "prediction_empty", "empty", "none")
@@ -583,6 +571,19 @@ def reduce(summaries, percentile_q=95.0):
             out[name] = out[f"{name}_lower"]
     out["unresolved"] = sum(d.unresolved for d in directions)
     return out
+
+
+def distance_columns(summaries):
+    """The boundary columns (:data:`DISTANCE_KEYS`) of the merged ``summaries``: HD, HD95, ASSD and
+    their bounds; empty when there are none (boundary metrics off, or no traced slice).
+
+    >>> distance_columns([])
+    {}
+    """
+    if not summaries:
+        return {}
+    result = reduce([merge(summaries)])
+    return {name: result[name] for name in DISTANCE_KEYS}
 
 
 def halo_to_resolve(result, spacing):

@@ -33,17 +33,22 @@ class SegvalError(Exception):
         return "\n".join(parts)
 
 
+# The ``status`` column of the threshold results and the metrics and summary tables.
+#: Status of a threshold, mask or metrics row that was computed as asked.
+OK = "ok"
 #: Status of a method's threshold, mask or metrics row where the method found no threshold.
 THRESHOLD_NOT_FOUND = "threshold_not_found"
+#: Status of the metrics row of an image without ground truth: its threshold is all there is.
+NO_GROUND_TRUTH = "no_ground_truth"
 
 
 def combined_status(statuses):
-    """``"ok"`` if every status is ``"ok"``, else :data:`THRESHOLD_NOT_FOUND`.
+    """:data:`OK` if every status is :data:`OK`, else :data:`THRESHOLD_NOT_FOUND`.
 
-    >>> combined_status(["ok", "ok"]), combined_status(["ok", THRESHOLD_NOT_FOUND])
+    >>> combined_status([OK, OK]), combined_status([OK, THRESHOLD_NOT_FOUND])
     ('ok', 'threshold_not_found')
     """
-    return "ok" if all(status == "ok" for status in statuses) else THRESHOLD_NOT_FOUND
+    return OK if all(status == OK for status in statuses) else THRESHOLD_NOT_FOUND
 
 
 class ThresholdNotFound(ValueError):

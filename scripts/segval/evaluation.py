@@ -24,7 +24,7 @@ import math
 
 import numpy as np
 
-from segval.errors import THRESHOLD_NOT_FOUND
+from segval.errors import NO_GROUND_TRUTH, THRESHOLD_NOT_FOUND
 from segval.metrics import COUNT_NAMES, add_counts, scores
 
 #: Count-based scores summarised over images.
@@ -54,7 +54,7 @@ def images_by_method(rows):
     """
     grouped = {}
     for row in rows:
-        if row["scope"] == "image" and row["status"] != "no_ground_truth":
+        if row["scope"] == "image" and row["status"] != NO_GROUND_TRUTH:
             grouped.setdefault((row["prep"], row["method"]), []).append(row)
     return grouped
 

@@ -20,6 +20,7 @@ OME-TIFF outputs are written by :mod:`segval.stitching`.
 """
 
 import contextlib
+import logging
 import os
 import re
 import struct
@@ -660,6 +661,52 @@ def _check_channel(info, channel):
             f"set `channel` to one of 0..{info.channels - 1}",
         )
     return channel
+
+
+def check_float_pixels(path, channel, band_rows):
+    """Raise a :class:`SegvalError` if a float image has no finite pixel; warn if some are not finite.
+
+    The thresholds' histograms leave NaN and infinite pixels out (NaN and -inf then end up
+    background in the masks, +inf foreground), so an image with no finite pixel has nothing to
+    threshold, and one with some gets their count in the log.  Read band by band: memory follows
+    ``band_rows``, not the slice.
+
+    Parameters
+    ----------
+    path : str
+        The image file.
+    channel : int or None
+        Its channel (None for grayscale images), as for :class:`ImageReader`.
+    band_rows : int
+        Rows read at a time.
+
+    Raises
+    ------
+    SegvalError
+        Every pixel is NaN or infinite.
+    """
+    finite = total = 0
+    with ImageReader(path, channel=channel) as reader:
+        slices, height, width = reader.shape
+        for z in range(slices):
+            for y0 in range(0, height, band_rows):
+                band = reader.read(z, y0, min(y0 + band_rows, height), 0, width)
+                finite += int(np.count_nonzero(np.isfinite(band)))
+                total += band.size
+    if finite == 0:
+        raise SegvalError(
+            "the image has no finite pixel (all NaN or infinite): there is nothing to threshold",
+            path,
+            "give the image with its values (check the export: NaN often marks missing data)",
+        )
+    if finite < total:
+        logging.getLogger("segval").warning(
+            "%s: %d of %d pixels are NaN or infinite: the thresholds ignore them; NaN and -inf pixels are "
+            "background in the masks, +inf foreground",
+            path,
+            total - finite,
+            total,
+        )
 
 
 def write_png(path, image):

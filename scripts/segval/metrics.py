@@ -62,6 +62,22 @@ SCORE_NAMES = (
     "kappa",
     "prevalence",
 )
+#: The scores kept per tile in the tile metrics tables.
+TILE_SCORE_NAMES = ("f1", "mcc", "edge_case")
+#: The boundary distances and their bounds (:func:`segval.boundary.reduce`): the boundary columns of
+#: the metrics tables.  Here, not in :mod:`segval.boundary`, so that the tables' columns need no scipy.
+DISTANCE_KEYS = (
+    "hd",
+    "hd95",
+    "assd",
+    "hd_lower",
+    "hd_upper",
+    "hd95_lower",
+    "hd95_upper",
+    "assd_lower",
+    "assd_upper",
+    "unresolved",
+)
 POLICIES = ("article", "sklearn", "nan")
 EDGE_CASES = (
     "empty",

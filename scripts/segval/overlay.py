@@ -6,7 +6,8 @@ test is reproduced exactly.  Pixels outside the ROI (code 4) show the image unbl
 
 Huge slices get a preview: the image is averaged over ``factor`` x ``factor`` blocks and the confusion
 map keeps, per block, the most informative code (FN, then FP, then TP, then TN), so that one-pixel
-vessels and errors stay visible at any scale.
+vessels and errors stay visible at any scale; those reductions are :mod:`segval.downsample`'s
+(:func:`segval.downsample.block_confusion`).
 """
 
 import cv2

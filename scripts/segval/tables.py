@@ -1,4 +1,7 @@
-"""Tab-separated tables: written atomically, floats to the last digit, read back with their types."""
+"""Tab-separated tables: written atomically, floats to the last digit, read back with their types.
+
+The columns of each table the workflow writes are in :mod:`segval.columns`.
+"""
 
 import csv
 import math

@@ -39,7 +39,8 @@ References
 
 import numpy as np
 
-from segval.errors import ThresholdNotFound
+from segval.errors import OK, THRESHOLD_NOT_FOUND, SegvalError, ThresholdNotFound
+from segval.histograms import by_scope, float_scope_counts
 from segval.spec import (  # noqa: F401 - the method vocabulary, re-exported where it is used
     GLOBAL_METHODS,
     LOCAL_METHODS,
@@ -316,3 +317,118 @@ def threshold_equalized(counts, method, dtype, *, offset=0):
     values = np.arange(counts.size) + offset
     below = values[lut <= cut]
     return float(below[-1]) if below.size else float(values[0] - 1)
+
+
+# --------------------------------------------------------------------------------------------------
+# The threshold step's result: one threshold per scope, or a local method's parameters
+# --------------------------------------------------------------------------------------------------
+
+
+def local_method_result(method):
+    """The threshold step's result for a local method: no global threshold, only the parameters the
+    segment step will use.
+
+    >>> local_method_result("sauvola")["local"]["name"], local_method_result("sauvola")["thresholds"]
+    ('sauvola', [])
+    """
+    name, params = parse_method(method)
+    return {
+        "method": method,
+        "scope": "local",
+        "local": {"name": name, "params": params},
+        "thresholds": [],
+    }
+
+
+def scope_thresholds(
+    hist, method, scope, equalize=False, open_denoised=None, plan=None, source=None
+):
+    """One global threshold per unit of ``scope`` (the image, each slice or each tile).
+
+    Parameters
+    ----------
+    hist : dict
+        The sample's merged chunk histograms (:func:`segval.histograms.load_histograms`).
+    method : str
+        A global method (see :data:`GLOBAL_METHODS`), e.g. ``"otsu"`` or ``"manual:79"``.
+    scope : {"image", "slice", "tile"}
+    equalize : bool
+        Threshold the histogram-equalised image (:func:`threshold_equalized`); 8- and 16-bit only.
+    open_denoised : callable, optional
+        Opens the sample's denoised chunks (a context manager with ``read(z, y0, y1, x0, x1)``, e.g.
+        a :class:`segval.stitching.ChunkSet`): float images have no full-resolution histogram, so
+        each scope's histogram is taken from the pixels (:func:`segval.histograms.float_scope_counts`).
+        Needed for float images only.
+    plan : segval.tiling.Plan, optional
+        The sample's plan; needed for float images only.
+    source : str, optional
+        The file named in error messages (the first chunk's histograms).
+
+    Returns
+    -------
+    dict
+        ``method``, ``scope``, ``dtype`` and ``thresholds``: per unit its ``z``, ``row``, ``col``
+        (None where the scope spans it), ``threshold``, ``status`` and ``message``.  A unit where the
+        method finds no threshold has threshold None, status :data:`THRESHOLD_NOT_FOUND` and the
+        reason as message (the caller decides whether that fails the run).  For float images also
+        ``float_histogram``, the ``counts`` and ``edges`` of the first unit's bins.
+
+    Raises
+    ------
+    SegvalError
+        ``equalize`` with a float or 8/16-bit-incompatible type, or ``scope="tile"`` for a float
+        image.
+
+    Examples
+    --------
+    >>> counts = np.bincount([10] * 5 + [200] * 5, minlength=256)
+    >>> hist = {"z": np.array([0]), "counts": counts[None], "sums": np.array([1050]),
+    ...         "offset": 0, "dtype": "uint8"}
+    >>> result = scope_thresholds(hist, "otsu", "image")
+    >>> result["thresholds"]
+    [{'z': None, 'row': None, 'col': None, 'status': 'ok', 'message': '', 'threshold': 10.0}]
+    """
+    is_float = hist["counts"].shape[1] == 0
+    if equalize and hist["dtype"] not in ("uint8", "uint16"):
+        raise SegvalError(
+            f"histogram equalisation needs an 8- or 16-bit image, this one is {hist['dtype']}",
+            source,
+            "set equalize: false, or convert the images",
+        )
+    if is_float and scope == "tile":
+        raise SegvalError(
+            "per-tile thresholds are not available for float images",
+            source,
+            "use threshold_scope: image or slice, or convert the images to 8- or 16-bit",
+        )
+    entries, float_histogram_used = [], None
+    for key, counts, total, selector in by_scope(hist, scope):
+        edges = None
+        if is_float:
+            with open_denoised() as denoised:
+                counts, edges = float_scope_counts(denoised, plan, hist, selector)
+            float_histogram_used = float_histogram_used or {
+                "counts": counts.tolist(),
+                "edges": edges.tolist(),
+            }
+        entry = dict(key, status=OK, message="")
+        try:
+            if equalize:
+                entry["threshold"] = threshold_equalized(
+                    counts, method, hist["dtype"], offset=hist["offset"]
+                )
+            else:
+                entry["threshold"] = threshold_from_histogram(
+                    counts,
+                    method,
+                    edges,
+                    offset=hist["offset"],
+                    total=None if total is None else total.item(),
+                )
+        except ThresholdNotFound as error:
+            entry.update(threshold=None, status=THRESHOLD_NOT_FOUND, message=str(error))
+        entries.append(entry)
+    result = {"method": method, "scope": scope, "dtype": hist["dtype"], "thresholds": entries}
+    if float_histogram_used:  # float data has no full-resolution histogram: keep the bins used
+        result["float_histogram"] = float_histogram_used
+    return result
