@@ -42,7 +42,9 @@ def grid(count, aspect):
     for index in range(count):
         row, column = divmod(index, columns)
         top = fig_height - SUPTITLE - row * (TITLE + cell_height + GAP) - TITLE
-        cells.append((MARGIN + column * (cell_width + GAP), top - cell_height, cell_width, cell_height))
+        cells.append(
+            (MARGIN + column * (cell_width + GAP), top - cell_height, cell_width, cell_height)
+        )
     return (fig_width, fig_height), cells
 
 
