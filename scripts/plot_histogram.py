@@ -59,6 +59,7 @@ def main(smk):
     ax.set_title(
         f"{smk.wildcards.sample}: histogram and thresholds\n(foreground = {rule})",
         fontsize="medium",
+        y=1.0,  # where it goes anyway (no ticks on top), without measuring the tick labels first
     )
     if named:
         ax.legend(fontsize="small", ncols=1 if inverted else 2)
