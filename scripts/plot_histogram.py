@@ -28,7 +28,10 @@ def main(smk):
         values, counts = (edges[:-1] + edges[1:]) / 2, np.asarray(binned["counts"])
     nonzero = np.flatnonzero(counts)
     lo, hi = (nonzero[0], nonzero[-1] + 1) if nonzero.size else (0, counts.size)
-    fig, ax = plt.subplots(figsize=(8, 4), layout="constrained")
+    fig, ax = plt.subplots(figsize=(8, 4))
+    # Fixed margins (inches / figure size): room for the symlog tick labels, the axis label and the
+    # two-line title; constrained layout measured every text several times for the same result.
+    fig.subplots_adjust(left=0.7 / 8, right=1 - 0.15 / 8, bottom=0.5 / 4, top=1 - 0.5 / 4)
     ax.fill_between(values[lo:hi], counts[lo:hi], step="mid", color="0.6", linewidth=0)
     ax.set_yscale("symlog", linthresh=1)
     colours = plt.get_cmap("tab10")
@@ -56,11 +59,13 @@ def main(smk):
     ax.set_title(
         f"{smk.wildcards.sample}: histogram and thresholds\n(foreground = {rule})",
         fontsize="medium",
+        y=1.0,  # where it goes anyway (no ticks on top), without measuring the tick labels first
     )
     if named:
         ax.legend(fontsize="small", ncols=1 if inverted else 2)
     with atomic_output(smk.output[0]) as tmp:
         fig.savefig(tmp, dpi=110)
+    plt.close(fig)  # batch jobs plot many samples in one process
 
 
 if __name__ == "__main__":  # run by Snakemake; importable by scripts/run_batch.py

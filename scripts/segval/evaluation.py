@@ -20,6 +20,7 @@ Bootstrap intervals resample images with replacement (percentile intervals, seed
 give identical numbers).
 """
 
+import functools
 import math
 
 import numpy as np
@@ -60,7 +61,30 @@ def images_by_method(rows):
 
 
 def _score(counts, metric, policy):
-    return scores(counts, policy)[metric]
+    return _scores_of(*(int(counts[name]) for name in COUNT_NAMES), policy)[metric]
+
+
+@functools.lru_cache(maxsize=65536)
+def _scores_of(tp, fp, fn, tn, policy):
+    """:func:`segval.metrics.scores` of the counts, remembered: a bootstrap scores the same summed
+    counts once per metric (same seed, same draws), and scoring is pure Python.  Callers only read
+    the returned dict."""
+    return scores(dict(zip(COUNT_NAMES, (tp, fp, fn, tn))), policy)
+
+
+def _draws(n_images, resamples, seed):
+    """The bootstrap's resampled image indices, one row per resample (what
+    :func:`bootstrap_interval` draws for the same arguments)."""
+    return np.random.default_rng(seed).integers(0, n_images, size=(resamples, n_images))
+
+
+def _percentile_interval(values, level):
+    values = values[np.isfinite(values)]
+    if values.size == 0:
+        return math.nan, math.nan
+    tail = (1 - level) / 2 * 100
+    low, high = np.percentile(values, [tail, 100 - tail])
+    return float(low), float(high)
 
 
 def bootstrap_interval(values_of_resample, n_images, resamples=2000, seed=0, level=0.95):
@@ -81,15 +105,9 @@ def bootstrap_interval(values_of_resample, n_images, resamples=2000, seed=0, lev
     """
     if n_images < 2:
         return math.nan, math.nan
-    rng = np.random.default_rng(seed)
-    draws = rng.integers(0, n_images, size=(resamples, n_images))
+    draws = _draws(n_images, resamples, seed)
     values = np.array([values_of_resample(indices) for indices in draws], dtype=float)
-    values = values[np.isfinite(values)]
-    if values.size == 0:
-        return math.nan, math.nan
-    tail = (1 - level) / 2 * 100
-    low, high = np.percentile(values, [tail, 100 - tail])
-    return float(low), float(high)
+    return _percentile_interval(values, level)
 
 
 def summarise(images, metric, policy="article", resamples=2000, seed=0):
@@ -126,7 +144,7 @@ def summarise(images, metric, policy="article", resamples=2000, seed=0):
         )
     else:
         per_image = np.array([_score(c, metric, policy) for c in counts], dtype=float)
-    cases = [scores(c, policy)["edge_case"] for c in counts]
+    cases = [_score(c, "edge_case", policy) for c in counts]
     defined = per_image[np.isfinite(per_image)]
     out = {
         "images": len(images),
@@ -142,22 +160,28 @@ def summarise(images, metric, policy="article", resamples=2000, seed=0):
         ),
     }
     out["pooled_low"], out["pooled_high"] = math.nan, math.nan
+    out["mean_low"], out["mean_high"] = math.nan, math.nan
+    if len(counts) < 2:
+        return out
+    # The same draws as bootstrap_interval, vectorised: the summed counts of every resample are
+    # exact integer sums, scored by the same (pure Python) function, so the numbers are identical.
+    draws = _draws(len(counts), resamples, seed)
     if metric not in BOUNDARY:
-        out["pooled_low"], out["pooled_high"] = bootstrap_interval(
-            lambda idx: _score(add_counts(*(counts[i] for i in idx)), metric, policy),
-            len(counts),
-            resamples,
-            seed,
-        )
+        matrix = np.array([[c[name] for name in COUNT_NAMES] for c in counts], dtype=np.int64)
+        sums = matrix[draws].sum(axis=1).tolist()  # Python ints: scores must not overflow int64
+        pooled = np.array([_scores_of(*row, policy)[metric] for row in sums], dtype=float)
+        out["pooled_low"], out["pooled_high"] = _percentile_interval(pooled, 0.95)
+    if defined.size == per_image.size:  # row means of the resamples: the same sums as one by one
+        means = per_image[draws].mean(axis=1)
+    else:  # undefined scores drop out of each resample's mean, so resamples differ in length
 
-    def resampled_mean(idx):
-        values = per_image[idx]
-        values = values[np.isfinite(values)]
-        return values.mean() if values.size else math.nan
+        def resampled_mean(idx):
+            values = per_image[idx]
+            values = values[np.isfinite(values)]
+            return values.mean() if values.size else math.nan
 
-    out["mean_low"], out["mean_high"] = bootstrap_interval(
-        resampled_mean, len(counts), resamples, seed
-    )
+        means = np.array([resampled_mean(indices) for indices in draws], dtype=float)
+    out["mean_low"], out["mean_high"] = _percentile_interval(means, 0.95)
     return out
 
 
