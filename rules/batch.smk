@@ -2,7 +2,8 @@
 # processed by a few jobs that run the per-chunk rules' steps for all its samples, chains and
 # methods in one process (scripts/run_batch.py).  Steps are split where reruns should stop: adding a
 # method redoes `segment` (and what follows), not `denoise`; changing the overlay colours redoes
-# `validate` (the confusion maps' colour table) and `plot`, not the masks.
+# `validate` (the confusion maps' colour table) and `plot`, not the masks.  Each job lists what it
+# wrote in results/batches/<batch>/<step>.tsv, which the next ones depend on.
 
 
 def _rule_name(*parts):
@@ -10,66 +11,23 @@ def _rule_name(*parts):
 
 
 for _batch, _samples in BATCHES.items():
-    _inputs, _outputs = batch_files(plan_calls(_samples))
-
-    rule:
-        name:
-            _rule_name("plan", _batch)
-        input:
-            _inputs,
-        output:
-            _outputs,
-        log:
-            f"logs/batch/{_batch}/plan.log",
-        benchmark:
-            f"benchmarks/batch/{_batch}/plan.tsv"
-        conda:
-            "../envs/batch.yaml"
-        threads: 1
-        resources:
-            mem_mb=batch_memory(_samples),
-            runtime=batch_runtime(_samples, 0.02),
-        params:
-            calls=plan_calls(_samples),
-        script:
-            "../scripts/run_batch.py"
-
-    for _prep in PREPS:
-        _inputs, _outputs = batch_files(denoise_calls(_samples, _prep))
+    _denoised = [f"denoise.{prep}" for prep in PREPS]
+    _jobs = [("plan", plan_calls(_samples), [], 0.02)]
+    _jobs += [(f"denoise.{p}", denoise_calls(_samples, p), ["plan"], 0.05) for p in PREPS]
+    _jobs += [
+        ("segment", segment_calls(_samples), ["plan"], 0.1 * len(METHODS)),
+        ("validate", validate_calls(_samples), ["plan", "segment"], 0.4 * len(METHODS)),
+        ("plot", plot_calls(_samples), ["plan", "segment", "validate"], 0.1 * len(METHODS)),
+    ]
+    for _step, _calls, _upstream, _seconds in _jobs:
+        _inputs, _outputs, _calls_file = batch_job(_batch, _step, _calls, _upstream)
 
         rule:
             name:
-                _rule_name("denoise", _batch, _prep)
+                _rule_name(*_step.split(".", 1)[:1], _batch, *_step.split(".", 1)[1:])
             input:
                 _inputs,
-                checked=ancient(CHECKED),
-            output:
-                _outputs,
-            log:
-                f"logs/batch/{_batch}/denoise.{_prep}.log",
-            benchmark:
-                f"benchmarks/batch/{_batch}/denoise.{_prep}.tsv"
-            conda:
-                "../envs/batch.yaml"
-            threads: 1
-            resources:
-                mem_mb=batch_memory(_samples),
-                runtime=batch_runtime(_samples, 0.05),
-            params:
-                calls=denoise_calls(_samples, _prep),
-            script:
-                "../scripts/run_batch.py"
-
-    for _step, _seconds in (("segment", 0.1), ("validate", 0.4), ("plot", 0.1)):
-        _calls = BATCH_STEPS[_step](_samples)
-        _inputs, _outputs = batch_files(_calls)
-
-        rule:
-            name:
-                _rule_name(_step, _batch)
-            input:
-                _inputs,
-                checked=ancient(CHECKED),
+                checked=[] if _step == "plan" else ancient(CHECKED),
             output:
                 _outputs,
             log:
@@ -81,8 +39,9 @@ for _batch, _samples in BATCHES.items():
             threads: 1
             resources:
                 mem_mb=batch_memory(_samples),
-                runtime=batch_runtime(_samples, _seconds * len(PREPS) * len(METHODS)),
+                runtime=batch_runtime(_samples, _seconds * len(PREPS)),
             params:
-                calls=_calls,
+                calls=_calls_file,
+                manifest=batch_manifest(_batch, _step),
             script:
                 "../scripts/run_batch.py"

@@ -574,12 +574,20 @@ def zoomed(sample):
     return has_truth(sample) and height * width > config["overlay"]["max_pixels"]
 
 
+def all_plans():
+    """What stands for every sample's plan: the plan of each large image, and the manifest of each
+    batch's plan job (which lists its samples' plans)."""
+    return [path("plan", sample=s) for s in CHUNKED] + [
+        batch_manifest(batch, "plan") for batch in BATCHES
+    ]
+
+
 def page_inputs(wildcards):
     """What the pages show: the tables and plots the workflow writes (tile maps only for images of
     more than one tile: a single square says nothing)."""
     inputs = {
         "summary": "results/summary.tsv",
-        "plans": [f"results/plans/{sample}.json" for sample in SAMPLES],
+        "plans": all_plans(),
         "metrics": all_metrics(),
         "overlays": [
             f"results/overlays/{s}/{p}.{m}.png" for s in SAMPLES for p, m in segmentations_of(s)
@@ -961,7 +969,8 @@ def validate_calls(samples):
                         "confusion",
                         dict(
                             plan=plan_file,
-                            masks=[path("mask_chunk", **names, chunk=c) for c in chunks],
+                            # one chunk: the sample's mask is its chunk (segment's scratch files)
+                            masks=[path("masks", **names)],
                             truth=SAMPLES[sample]["ground_truth"],
                             roi=_roi(sample),
                             zarr=[building] if building else [],
@@ -1098,23 +1107,75 @@ def _files(named):
     return [file for value in values for file in (value if isinstance(value, list) else [value])]
 
 
-def batch_files(calls):
-    """(inputs, outputs) of a batch job: what its calls read that they do not write, and what they
-    write (per-chunk files kept or temporary as configured; folders as directories)."""
+# What a batch job hands to the next ones among its per-chunk files (the denoised chunks and their
+# histograms); its other per-chunk files are scratch, deleted when it ends.
+HANDED_ON = ("denoised_chunk", "histogram_chunk")
+_HANDED_ON = re.compile(
+    "|".join(
+        re.escape(PATHS[kind])
+        .replace(r"\{sample\}", "[^/]+")
+        .replace(r"\{prep\}", "[^/]+")
+        .replace(r"\{chunk\}", "c\\d+")
+        for kind in HANDED_ON
+    )
+)
+
+
+def batch_manifest(batch, step):
+    """The table of the files a batch job wrote (what the next batch jobs depend on)."""
+    return f"results/batches/{batch}/{step}.tsv"
+
+
+def batch_calls_file(batch, step, calls):
+    """The batch job's steps as a JSON file, (re)written when the workflow is parsed only if they
+    changed (new methods, samples or options), so that its date reruns the job exactly then.
+    A file rather than `params`: Snakemake keeps a job's params with each of its outputs."""
+    file = f"results/batches/{batch}/{step}.calls.json"
+    text = json.dumps(calls, indent=0, sort_keys=True) + "\n"
+    try:
+        with open(file) as handle:
+            if handle.read() == text:
+                return file
+    except OSError:
+        pass
+    os.makedirs(os.path.dirname(file), exist_ok=True)
+    with open(f"{file}.partial", "w") as handle:
+        handle.write(text)
+    os.replace(f"{file}.partial", file)
+    return file
+
+
+def batch_job(batch, step, calls, upstream):
+    """(inputs, outputs, calls file) of a batch job.  Inputs: its calls file, the manifests of the
+    batch jobs it follows, the files it reads that Snakemake must keep until it has run (the
+    denoised chunks, temporary without intermediates) and, for the plans, the sample files.
+    Outputs: what it writes except scratch (and, for the plans, only its manifest: the plans are
+    listed in it), and its manifest."""
+    read = [file for call in calls for file in _files(call["input"])]
     written = [file for call in calls for file in _files(call["output"])]
     building = {
-        file for call in calls if call["step"] == "create_zarr" for file in _files(call["output"])
+        f for call in calls if call["step"] == "create_zarr" for f in _files(call["output"])
     }
-    made = set(written)
-    inputs = sorted({file for call in calls for file in _files(call["input"]) if file not in made})
+    scratch = [
+        f for f in written if f.startswith("results/chunks/") and not _HANDED_ON.fullmatch(f)
+    ]
+    scratch += sorted(building)  # renamed by finish_zarr: never there when the job ends
+    if step == "plan":
+        inputs = sorted({f for f in read if not f.startswith("results/")})
+    else:
+        inputs = sorted({f for f in read if _HANDED_ON.fullmatch(f) and f not in written})
+    inputs += [batch_manifest(batch, before) for before in upstream]
     outputs = []
-    for file in written:
-        if file in building:  # renamed by finish_zarr: never there when the job ends
+    for file in written if step != "plan" else []:
+        if file in scratch:
             continue
         if file.endswith((".tiles", ".zoom", ".ome.zarr")):
             file = directory(file)
         outputs.append(intermediate(file) if file.startswith("results/chunks/") else file)
-    return inputs, outputs
+    calls_file = batch_calls_file(
+        batch, step, {"calls": calls, "scratch": sorted(set(scratch) - building)}
+    )
+    return [calls_file] + inputs, outputs + [batch_manifest(batch, step)], calls_file
 
 
 def batch_memory(samples):

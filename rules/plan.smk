@@ -34,7 +34,7 @@ checkpoint plan:
 rule checked:
     """Wait for every sample's plan, so no processing starts before all inputs are checked."""
     input:
-        plans=expand(PATHS["plan"], sample=SAMPLES),
+        plans=all_plans(),
     output:
         CHECKED,
     log:
@@ -49,5 +49,6 @@ rule checked:
         runtime=1,
     params:
         samples=list(SAMPLES),
+        plans=[path("plan", sample=sample) for sample in SAMPLES],
     script:
         "../scripts/check_samples.py"

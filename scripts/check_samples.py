@@ -15,7 +15,7 @@ from segval.tiling import Plan
 
 def main(smk):
     rows = []
-    for sample, path in zip(smk.params.samples, smk.input.plans):
+    for sample, path in zip(smk.params.samples, smk.params.plans):
         manifest = json.loads(Path(path).read_text())
         plan = Plan.from_dict(manifest)
         slices, height, width = plan.shape

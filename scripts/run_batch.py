@@ -7,12 +7,14 @@ the same steps, with the same code, inputs and outputs, as the per-chunk rules d
 """
 
 import importlib.util
+import json
 import logging
 import time
 from pathlib import Path
 
 from segval.errors import SegvalError
-from segval.runner import run_step, step_arguments
+from segval.runner import Named, run_step, step_arguments
+from segval.tables import write_tsv
 
 log = logging.getLogger("segval")
 STEPS = Path(__file__).resolve().parent  # scripts/: one module per step
@@ -29,9 +31,17 @@ def load_step(name, cache={}):  # noqa: B006 - the cache is meant to persist bet
     return cache[name]
 
 
+def remove(paths):
+    for path in paths:
+        Path(path).unlink(missing_ok=True)
+
+
 def main(smk):
-    failed = []
-    for call in smk.params.calls:
+    with open(smk.params.calls) as handle:
+        job = json.load(handle)
+    remove(job["scratch"])  # left by a killed run
+    failed, written = [], []
+    for call in job["calls"]:
         started = time.perf_counter()
         names = " ".join(f"{key}={value}" for key, value in call.get("wildcards", {}).items())
         try:
@@ -43,13 +53,25 @@ def main(smk):
             log.error("sample %s: %s", call["wildcards"]["sample"], error.message)
             failed.append(call["wildcards"]["sample"])
             continue
+        written += [path for path in Named(call["output"]) if path not in job["scratch"]]
         log.info("%s %s: %.2f s", call["step"], names, time.perf_counter() - started)
+    remove(job["scratch"])
     if failed:
         raise SegvalError(
-            f"{len(failed)} of {len(smk.params.calls)} samples failed the checks above: "
+            f"{len(failed)} of {len(job['calls'])} samples failed the checks above: "
             + ", ".join(failed),
             fix="correct the files named above (nothing was processed)",
         )
+    rows = [{"file": path, "bytes": file_bytes(path)} for path in written]
+    write_tsv(smk.params.manifest, rows, ("file", "bytes"))
+
+
+def file_bytes(path):
+    """Size of a file, or of all the files in a folder (an OME-Zarr image, a zoom pyramid)."""
+    path = Path(path)
+    if path.is_dir():
+        return sum(part.stat().st_size for part in path.rglob("*") if part.is_file())
+    return path.stat().st_size
 
 
 if __name__ == "__main__":  # run by Snakemake
