@@ -27,9 +27,11 @@ for _batch, _samples in BATCHES.items():
                 _rule_name(*_step.split(".", 1)[:1], _batch, *_step.split(".", 1)[1:])
             input:
                 _inputs,
+                calls=_calls_file,
                 checked=[] if _step == "plan" else ancient(CHECKED),
             output:
                 _outputs,
+                manifest=batch_manifest(_batch, _step),
             log:
                 f"logs/batch/{_batch}/{_step}.log",
             benchmark:
@@ -40,8 +42,5 @@ for _batch, _samples in BATCHES.items():
             resources:
                 mem_mb=batch_memory(_samples),
                 runtime=batch_runtime(_samples, _seconds * len(PREPS)),
-            params:
-                calls=_calls_file,
-                manifest=batch_manifest(_batch, _step),
             script:
                 "../scripts/run_batch.py"

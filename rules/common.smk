@@ -1175,7 +1175,7 @@ def batch_job(batch, step, calls, upstream):
     calls_file = batch_calls_file(
         batch, step, {"calls": calls, "scratch": sorted(set(scratch) - building)}
     )
-    return [calls_file] + inputs, outputs + [batch_manifest(batch, step)], calls_file
+    return inputs, outputs, calls_file
 
 
 def batch_memory(samples):

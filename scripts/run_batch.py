@@ -37,7 +37,7 @@ def remove(paths):
 
 
 def main(smk):
-    with open(smk.params.calls) as handle:
+    with open(smk.input.calls) as handle:
         job = json.load(handle)
     remove(job["scratch"])  # left by a killed run
     failed, written = [], []
@@ -63,7 +63,7 @@ def main(smk):
             fix="correct the files named above (nothing was processed)",
         )
     rows = [{"file": path, "bytes": file_bytes(path)} for path in written]
-    write_tsv(smk.params.manifest, rows, ("file", "bytes"))
+    write_tsv(smk.output.manifest, rows, ("file", "bytes"))
 
 
 def file_bytes(path):
