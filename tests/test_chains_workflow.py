@@ -43,6 +43,8 @@ def make_data(root):
     return write_sheet(root / "samples.tsv", rows)
 
 
+# The jobs a run has once, whatever its data.
+ONCE = ("checked", "summary", "aggregate", "select_method", "plot_selection", "pages", "all")
 # Chunks of 0.04 MP: each image fits one chunk, so the images are grouped into batches of two.
 BATCHED = {"tile_size": 64, "chunk_megapixels": 0.04}
 
@@ -164,18 +166,7 @@ def test_job_count_of_batched_images_follows_the_data_not_the_methods(tmp_path, 
                 for batch in batches
             },
             **{f"denoise_{batch}_{prep}": 1 for batch in batches for prep in CHAINS},
-            **{
-                rule: 1
-                for rule in (
-                    "checked",
-                    "summary",
-                    "aggregate",
-                    "select_method",
-                    "plot_selection",
-                    "pages",
-                    "all",
-                )
-            },
+            **{rule: 1 for rule in ONCE},
         }
         assert jobs == expected
         assert sum(jobs.values()) == b * (4 + p) + 7
@@ -222,18 +213,7 @@ def test_job_count_follows_the_formula(tmp_path, sheet):
             )
         },
         **{rule: s * p for rule in ("stitch_denoised", "plot_histogram", "plot_methods")},
-        **{
-            rule: 1
-            for rule in (
-                "checked",
-                "summary",
-                "aggregate",
-                "select_method",
-                "plot_selection",
-                "pages",
-                "all",
-            )
-        },
+        **{rule: 1 for rule in ONCE},
     }
     jobs = planned_jobs(tmp_path, config)
     assert jobs == expected
