@@ -4,6 +4,7 @@
 # reads small text files: image headers and pixels are read by the `plan` checkpoint's job.
 
 import csv
+import hashlib
 import json
 import math
 import os
@@ -1126,22 +1127,20 @@ def batch_manifest(batch, step):
     return f"results/batches/{batch}/{step}.tsv"
 
 
-def batch_calls_file(batch, step, calls):
-    """The batch job's steps as a JSON file, (re)written when the workflow is parsed only if they
-    changed (new methods, samples or options), so that its date reruns the job exactly then.
+def batch_calls_file(calls):
+    """The batch job's steps as a JSON file named by its content's digest, written when the workflow
+    is parsed if it does not exist yet, and never changed: new methods, samples or options give a
+    new file, which reruns the job; a dry run with another config leaves the current one alone.
     A file rather than `params`: Snakemake keeps a job's params with each of its outputs."""
-    file = f"results/batches/{batch}/{step}.calls.json"
     text = json.dumps(calls, indent=0, sort_keys=True) + "\n"
-    try:
-        with open(file) as handle:
-            if handle.read() == text:
-                return file
-    except OSError:
-        pass
-    os.makedirs(os.path.dirname(file), exist_ok=True)
-    with open(f"{file}.partial", "w") as handle:
-        handle.write(text)
-    os.replace(f"{file}.partial", file)
+    digest = hashlib.sha256(text.encode()).hexdigest()[:20]
+    file = f".snakemake/segval/calls/{digest}.json"
+    if not os.path.exists(file):
+        os.makedirs(os.path.dirname(file), exist_ok=True)
+        partial = f"{file}.{os.getpid()}.partial"
+        with open(partial, "w") as handle:
+            handle.write(text)
+        os.replace(partial, file)
     return file
 
 
@@ -1172,9 +1171,7 @@ def batch_job(batch, step, calls, upstream):
         if file.endswith((".tiles", ".zoom", ".ome.zarr")):
             file = directory(file)
         outputs.append(intermediate(file) if file.startswith("results/chunks/") else file)
-    calls_file = batch_calls_file(
-        batch, step, {"calls": calls, "scratch": sorted(set(scratch) - building)}
-    )
+    calls_file = batch_calls_file({"calls": calls, "scratch": sorted(set(scratch) - building)})
     return inputs, outputs, calls_file
 
 
