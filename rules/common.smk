@@ -585,29 +585,39 @@ def all_plans():
 
 def page_inputs(wildcards):
     """What the pages show: the tables and plots the workflow writes (tile maps only for images of
-    more than one tile: a single square says nothing)."""
+    more than one tile: a single square says nothing).  For images processed in batches, the
+    manifests of their batches' `validate` and `plot` jobs stand for their files: the rule writes a
+    page per sample, and Snakemake keeps the whole input list with each output."""
+    large = [s for s in SAMPLES if s in CHUNKED]
     inputs = {
         "summary": "results/summary.tsv",
         "plans": all_plans(),
-        "metrics": all_metrics(),
+        "batches": [batch_manifest(b, step) for b in BATCHES for step in ("validate", "plot")],
+        "metrics": [
+            path("metrics", sample=s, prep=p, method=m)
+            for s in large
+            for p, m in segmentations_of(s)
+        ],
         "overlays": [
-            f"results/overlays/{s}/{p}.{m}.png" for s in SAMPLES for p, m in segmentations_of(s)
+            path("overlay", sample=s, prep=p, method=m)
+            for s in large
+            for p, m in segmentations_of(s)
         ],
         "plots": [
-            f"results/plots/{s}/{prep}.{kind}.png"
-            for s in SAMPLES
+            path(kind, sample=s, prep=prep)
+            for s in large
             for prep in PREPS
-            for kind in ("histogram", "methods")
+            for kind in ("histogram_plot", "methods_plot")
         ],
         "tile_maps": [
-            f"results/plots/{s}/{p}.{m}.tiles.png"
-            for s in SAMPLES
+            path("tile_map", sample=s, prep=p, method=m)
+            for s in large
             if has_truth(s) and tiled(s)
             for p, m in segmentations_of(s)
         ],
         "zooms": [
-            f"results/overlays/{s}/{p}.{m}.zoom"
-            for s in SAMPLES
+            path("zoom", sample=s, prep=p, method=m)
+            for s in large
             if zoomed(s)
             for p, m in segmentations_of(s)
         ],
