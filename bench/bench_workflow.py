@@ -14,6 +14,7 @@ on 2 cores; needs ~8 GB of disk).  Prints Markdown tables and writes them to ben
 import argparse
 import csv
 import math
+import re
 import subprocess
 import sys
 import tempfile
@@ -113,16 +114,31 @@ def job_table(workdir):
     the benchmark's sampling misses short jobs)."""
     rules = {}
     for path in (workdir / "benchmarks").rglob("*.tsv"):
-        rule = path.relative_to(workdir / "benchmarks").parts[0].removesuffix(".tsv")
+        parts = path.relative_to(workdir / "benchmarks").parts
+        rule = parts[0].removesuffix(".tsv")
+        if rule == "batch":  # batch/<batch>/<step>.tsv: the jobs of images that fit one chunk
+            rule = "batch " + parts[-1].removesuffix(".tsv").split(".")[0]
         with open(path) as handle:
             row = next(csv.DictReader(handle, delimiter="\t"))
         jobs, seconds, peak = rules.get(rule, (0, 0.0, 0.0))
         rules[rule] = (jobs + 1, seconds + float(row["s"]), peak)
     for rule, megabytes in peak_rss_by_rule(workdir / "logs").items():
+        batch = re.fullmatch(r"(\w+?)_b\d{4}(_\w+)?", rule)
+        rule = f"batch {batch.group(1)}" if batch else rule
         if rule in rules:
             jobs, seconds, _ = rules[rule]
             rules[rule] = (jobs, seconds, float(megabytes))
     return rules
+
+
+def disk_footprint(workdir):
+    """Markdown table of the bytes under each folder of results/ (one per output kind)."""
+    lines = ["| output kind | files | GB |", "|---|---|---|"]
+    for folder in sorted(p for p in (workdir / "results").iterdir() if p.is_dir()):
+        files = [f for f in folder.rglob("*") if f.is_file()]
+        size = sum(f.stat().st_size for f in files)
+        lines.append(f"| results/{folder.name} | {len(files)} | {size / 1e9:.3f} |")
+    return "\n".join(lines) + "\n"
 
 
 def report(title, rules, wall, cores, megapixels):
@@ -198,6 +214,10 @@ def main():
             args.slices * HEIGHT * WIDTH / 1e6,
         )
         out.append(text)
+        out.append(
+            f"### Disk footprint of the {args.slices}-slice run\n\n"
+            + disk_footprint(root / "stack_run")
+        )
         # Per-slice jobs run in parallel; stitching copies every slice's tiles in one job per output
         # (serial, proportional to the slices); the rest (threshold, overlay, metrics, plots) does
         # not grow with the slice count (overlays show at most 9 slices).
