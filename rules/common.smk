@@ -494,7 +494,10 @@ def final_outputs():
     targets = ["results/summary.tsv", "results/index.html"]
     if any(has_truth(sample) for sample in SAMPLES):
         targets += ["results/aggregate.tsv", "results/selection.tsv", "results/plots/selection.png"]
-    for sample in SAMPLES:
+    # Images processed in batches: each batch job's manifest (the job writes all their files).
+    steps = ["plan"] + [f"denoise.{prep}" for prep in PREPS] + ["segment", "validate", "plot"]
+    targets += [batch_manifest(batch, step) for batch in BATCHES for step in steps]
+    for sample in CHUNKED:
         for prep in PREPS:
             targets.append(f"results/plots/{sample}/{prep}.histogram.png")
             targets.append(f"results/plots/{sample}/{prep}.methods.png")
@@ -546,6 +549,16 @@ def all_metrics(wildcards=None):
         for sample in SAMPLES
         for prep, method in segmentations_of(sample)
     ]
+
+
+def metrics_inputs():
+    """What stands for every metrics table in the DAG: the tables of the large images, and the
+    manifests of the batches' `validate` jobs (which write the others).  Thousands of small images
+    would otherwise make thousands of inputs for Snakemake to match to their jobs one by one; the
+    tables' paths go in the rules' params (all_metrics)."""
+    return [
+        path("metrics", sample=s, prep=p, method=m) for s in CHUNKED for p, m in segmentations_of(s)
+    ] + [batch_manifest(batch, "validate") for batch in BATCHES]
 
 
 def zarr_chunks(wildcards):

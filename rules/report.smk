@@ -4,11 +4,7 @@
 rule summary:
     """One table of every sample and method, with pooled rows from summed counts."""
     input:
-        [
-            f"results/metrics/{sample}/{prep}.{method}.tsv"
-            for sample in SAMPLES
-            for prep, method in segmentations_of(sample)
-        ],
+        metrics_inputs(),
     output:
         report(
             "results/summary.tsv",
@@ -28,6 +24,7 @@ rule summary:
         runtime=runtime(0),
     params:
         policy=config["metrics"]["edge_policy"],
+        metrics=all_metrics(),
     script:
         "../scripts/summary.py"
 
@@ -139,7 +136,7 @@ rule plot_methods:
 rule aggregate:
     """Pooled, per-image and bootstrap statistics of every method over the data set."""
     input:
-        all_metrics(),
+        metrics_inputs(),
     output:
         report(
             "results/aggregate.tsv",
@@ -161,6 +158,7 @@ rule aggregate:
         policy=config["metrics"]["edge_policy"],
         resamples=config["selection"]["bootstrap"],
         seed=config["selection"]["seed"],
+        metrics=all_metrics(),
     script:
         "../scripts/aggregate.py"
 
@@ -168,7 +166,7 @@ rule aggregate:
 rule select_method:
     """Rank the candidate pipelines and estimate the choice's score on unseen images."""
     input:
-        all_metrics(),
+        metrics_inputs(),
     output:
         tsv=report(
             "results/selection.tsv",
@@ -194,6 +192,7 @@ rule select_method:
         references=REFERENCES,
         resamples=config["selection"]["bootstrap"],
         seed=config["selection"]["seed"],
+        metrics=all_metrics(),
     script:
         "../scripts/select_method.py"
 
@@ -202,7 +201,7 @@ rule plot_selection:
     """Plot the methods x images score heatmap with the ranking and the human reference."""
     input:
         selection="results/selection.json",
-        metrics=all_metrics(),
+        metrics=metrics_inputs(),
     output:
         report(
             "results/plots/selection.png",
@@ -220,6 +219,8 @@ rule plot_selection:
     resources:
         mem_mb=memory(500),
         runtime=runtime(0),
+    params:
+        metrics=all_metrics(),
     script:
         "../scripts/plot_selection.py"
 

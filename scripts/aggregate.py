@@ -10,7 +10,7 @@ from segval.tables import read_tsv, write_tsv
 def main(smk):
     rows = []
     for (prep, method), images in images_by_method(
-        row for path in smk.input for row in read_tsv(path)
+        row for path in smk.params.metrics for row in read_tsv(path)
     ).items():
         for metric in SUMMARISED + BOUNDARY:
             stats = summarise(

@@ -18,7 +18,7 @@ def main(smk):
     with open(smk.input.selection) as handle:
         selection = json.load(handle)
     metric = selection["metric"]
-    grouped = images_by_method(row for path in smk.input.metrics for row in read_tsv(path))
+    grouped = images_by_method(row for path in smk.params.metrics for row in read_tsv(path))
     per_method = {
         f"{prep}.{method}": {r["sample"]: r[metric] for r in rows}
         for (prep, method), rows in grouped.items()

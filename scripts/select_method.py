@@ -12,7 +12,7 @@ from segval.tables import read_tsv, write_tsv
 
 
 def main(smk):
-    grouped = images_by_method(row for path in smk.input for row in read_tsv(path))
+    grouped = images_by_method(row for path in smk.params.metrics for row in read_tsv(path))
     table = {
         f"{prep}.{method}": {row["sample"]: row for row in images}
         for (prep, method), images in grouped.items()

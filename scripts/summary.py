@@ -10,7 +10,7 @@ from segval.tables import read_tsv, write_tsv
 
 
 def main(smk):
-    rows = [row for path in smk.input for row in read_tsv(path) if row["scope"] == "image"]
+    rows = [row for path in smk.params.metrics for row in read_tsv(path) if row["scope"] == "image"]
     for row in rows:
         row["images"] = 1
     pooled = []
