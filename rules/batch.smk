@@ -11,7 +11,6 @@ def _rule_name(*parts):
 
 
 for _batch, _samples in BATCHES.items():
-    _denoised = [f"denoise.{prep}" for prep in PREPS]
     _jobs = [("plan", plan_calls(_samples), [], 0.02)]
     _jobs += [(f"denoise.{p}", denoise_calls(_samples, p), ["plan"], 0.05) for p in PREPS]
     _jobs += [
@@ -24,7 +23,7 @@ for _batch, _samples in BATCHES.items():
 
         rule:
             name:
-                _rule_name(*_step.split(".", 1)[:1], _batch, *_step.split(".", 1)[1:])
+                _rule_name(_step.split(".")[0], _batch, *_step.split(".")[1:])
             input:
                 _inputs,
                 calls=_calls_file,

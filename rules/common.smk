@@ -1117,14 +1117,6 @@ def plot_calls(samples):
     return calls
 
 
-BATCH_STEPS = {
-    "plan": plan_calls,
-    "segment": segment_calls,
-    "validate": validate_calls,
-    "plot": plot_calls,
-}
-
-
 def _files(named):
     """The paths of a call's inputs or outputs, lists flattened."""
     values = named.values() if isinstance(named, dict) else [named]
