@@ -1,36 +1,44 @@
 # batch: the samples that fit one chunk, grouped into batches (rules/common.smk, BATCHES), each
 # processed by a few jobs that run the per-chunk rules' steps for all its samples, chains and
-# methods in one process (scripts/run_batch.py).  Steps are split where reruns should stop: adding a
-# method redoes `segment` (and what follows), not `denoise`; changing the overlay colours redoes
-# `validate` (the confusion maps' colour table) and `plot`, not the masks.  Each job lists what it
-# wrote in results/batches/<batch>/<step>.tsv, which the next ones depend on.
+# methods in one process (scripts/run_batch.py, segval.batch).  Steps are split where reruns should
+# stop: adding a method redoes `segment` (and what follows), not `denoise`; changing the overlay
+# colours redoes `validate` (the confusion maps' colour table) and `plot`, not the masks.  Each job
+# lists what it wrote in results/batches/<batch>/<step>.tsv, which the next ones depend on.
 
 
 def _rule_name(*parts):
     return "_".join(re.sub(r"\W", "_", part) for part in parts)
 
 
-for _batch, _samples in BATCHES.items():
-    _jobs = [("plan", plan_calls(_samples), [], 0.02)]
-    _jobs += [(f"denoise.{p}", denoise_calls(_samples, p), ["plan"], 0.05) for p in PREPS]
-    _jobs += [
-        ("segment", segment_calls(_samples), ["plan"], 0.1 * len(METHODS)),
-        ("validate", validate_calls(_samples), ["plan", "segment"], 0.4 * len(METHODS)),
-        ("plot", plot_calls(_samples), ["plan", "segment", "validate"], 0.1 * len(METHODS)),
+# (job, chain, the jobs it follows, seconds per megapixel and chain)
+_DENOISE = [f"denoise.{prep}" for prep in PREPS]
+_BATCH_JOBS = (
+    [("plan", None, [], 0.02)]
+    + [("denoise", prep, ["plan"], 0.05) for prep in PREPS]
+    + [
+        ("segment", None, ["plan", *_DENOISE], 0.1 * len(METHODS)),
+        ("validate", None, ["plan", "segment"], 0.4 * len(METHODS)),
+        ("plot", None, ["plan", *_DENOISE, "segment", "validate"], 0.1 * len(METHODS)),
     ]
-    for _step, _calls, _upstream, _seconds in _jobs:
-        _inputs, _outputs, _calls_file = batch_job(_batch, _step, _calls, _upstream)
+)
+
+for _batch, _samples in BATCHES.items():
+    for _job, _prep, _upstream, _seconds in _BATCH_JOBS:
+        _step = f"{_job}.{_prep}" if _prep else _job
+        # Denoised chunks that are not kept go with their manifest, once the jobs reading them ran.
+        _temporary = _job == "denoise" and not config["outputs"]["keep_intermediates"]
 
         rule:
             name:
-                _rule_name(_step.split(".")[0], _batch, *_step.split(".")[1:])
+                _rule_name(_job, _batch, *([_prep] if _prep else []))
             input:
-                _inputs,
-                calls=_calls_file,
-                checked=[] if _step == "plan" else ancient(CHECKED),
+                batch_sample_files(_samples) if _job == "plan" else [],
+                [batch_manifest(_batch, before) for before in _upstream],
+                calls=batch_calls_file(batch_context(_samples, _job, _prep)),
+                checked=[] if _job == "plan" else ancient(CHECKED),
             output:
-                _outputs,
-                manifest=batch_manifest(_batch, _step),
+                manifest=(temp if _temporary else str)(batch_manifest(_batch, _step)),
+                written=batch_outputs(_batch, _step),
             log:
                 f"logs/batch/{_batch}/{_step}.log",
             benchmark:

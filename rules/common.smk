@@ -4,6 +4,7 @@
 # reads small text files: image headers and pixels are read by the `plan` checkpoint's job.
 
 import csv
+import functools
 import hashlib
 import json
 import math
@@ -42,6 +43,7 @@ from segval.ngff import (
     is_zarr,
 )  # noqa: E402  (stdlib only: JSON metadata)
 from segval.headers import image_shape  # noqa: E402  (stdlib only: image headers)
+from segval.batch import JOBS as BATCH_JOBS, image_name, rescalable  # noqa: E402  (stdlib only)
 from segval.tiling import Plan, parse_slices  # noqa: E402
 from segval.tiling import plan as tiling_plan  # noqa: E402
 
@@ -212,6 +214,17 @@ def load_samples(path):
         ) from None
     reader = csv.DictReader(lines, delimiter="\t")
     header = reader.fieldnames or []
+    # Rows are checked with one compiled validator (Snakemake's `validate` reloads the schema for
+    # every call: minutes for 10 000 rows); an invalid row is explained by validate_or_explain.
+    import jsonschema
+    import yaml
+
+    with open(os.path.join(SCHEMAS, "samples.schema.yaml")) as handle:
+        row_schema = yaml.safe_load(handle)
+    row_validator = jsonschema.Draft202012Validator(row_schema)
+    defaults = {
+        key: spec["default"] for key, spec in row_schema["properties"].items() if "default" in spec
+    }
     missing = [column for column in ("sample", "image") if column not in header]
     if missing:
         raise WorkflowError(
@@ -226,7 +239,9 @@ def load_samples(path):
                 f"names {len(header)} ({', '.join(header)}).\nFix: remove the extra fields, or name their columns in the header."
             )
         row = {key: (value or "").strip() for key, value in row.items()}
-        validate_or_explain(row, "samples.schema.yaml", f"{path}, row {line_number}")
+        if not row_validator.is_valid(row):
+            validate_or_explain(row, "samples.schema.yaml", f"{path}, row {line_number}")
+        row = {**defaults, **row}
         name = row["sample"]
         for column, check, fix in [
             ("sample", check_sample_name, "rename the sample in the sample sheet, e.g. tile_1"),
@@ -494,9 +509,15 @@ def final_outputs():
     targets = ["results/summary.tsv", "results/index.html"]
     if any(has_truth(sample) for sample in SAMPLES):
         targets += ["results/aggregate.tsv", "results/selection.tsv", "results/plots/selection.png"]
-    # Images processed in batches: each batch job's manifest (the job writes all their files).
-    steps = ["plan"] + [f"denoise.{prep}" for prep in PREPS] + ["segment", "validate", "plot"]
+    # Images processed in batches: each batch job's manifest (the job writes all their files);
+    # temporary denoised chunks' manifests only while the jobs reading them need them.
+    denoise = (
+        [f"denoise.{prep}" for prep in PREPS] if config["outputs"]["keep_intermediates"] else []
+    )
+    steps = ["plan", *denoise, "segment", "validate", "plot"]
     targets += [batch_manifest(batch, step) for batch in BATCHES for step in steps]
+    # ... and the files of theirs that have gone (Snakemake checks the outputs it is asked for)
+    targets += [f for b in BATCHES for step in steps for f in batch_outputs(b, step)]
     for sample in CHUNKED:
         for prep in PREPS:
             targets.append(f"results/plots/{sample}/{prep}.histogram.png")
@@ -782,372 +803,65 @@ STEP_PARAMS = {
 STEP_PARAMS["deepzoom"] = STEP_PARAMS["overlay"]
 
 
-def image_name(kind, sample, prep, method=None):
-    """The name written into an output image's metadata (what a viewer shows)."""
-    if kind == "denoised":
-        return f"{sample} denoised ({prep})"
-    if kind == "masks":
-        return f"{sample} mask ({prep}, {method})"
-    return f"{sample} confusion map 0 TN 1 FP 2 FN 3 TP ({prep}, {method})"
-
-
-def rescalable(prep):
-    """Whether a chain's thresholds map back to the original scale: it only inverts and takes medians
-    (order statistics commute with inversion); background corrections change the scale."""
-    return all(step == "median" for step, _ in CHAINS[prep])
-
-
 # --- batch jobs --------------------------------------------------------------------------------
-# A batch job lists its steps as calls: each step's inputs, outputs, parameters and wildcards, as
-# the per-chunk rule of that step would have them; scripts/run_batch.py runs them in order.
+# A batch job is described by a small context (segval.batch): the path table, the parameters of
+# its steps, its chains and methods and one record per image; the job expands it into its steps'
+# calls.  Its only declared output is the manifest of the files it wrote (results/batches/), which
+# the next jobs and the tables depend on: declaring every file would cost Snakemake seconds per
+# thousand files in every run.  A file listed in a manifest that has gone is declared again, so
+# the job that writes it is redone.
 
 
-def _call(step, input, output, params=None, **wildcards):
-    return {
-        "step": step,
-        "input": input,
-        "output": output,
-        "params": {**STEP_PARAMS.get(step, {}), **(params or {})},
-        "wildcards": wildcards,
-    }
-
-
-def _roi(sample):
-    return roi_of(SimpleNamespace(sample=sample))
-
-
-def plan_calls(samples):
-    """Check each sample's files and write its plan."""
-    calls = []
-    for sample in samples:
-        given = predictions_of(sample)
-        calls.append(
-            _call(
-                "plan",
-                dict(
-                    image=SAMPLES[sample]["image"],
-                    truth=truth_of(SimpleNamespace(sample=sample)),
-                    roi=_roi(sample),
-                    predictions=list(given.values()),
-                ),
-                [path("plan", sample=sample)],
-                dict(
-                    truth_slices=SAMPLES[sample].get("truth_slices", ""),
-                    prediction_labels=list(given),
-                ),
-                sample=sample,
-            )
-        )
-    return calls
-
-
-def denoise_calls(samples, prep):
-    """Denoise and histogram each sample with one chain (and stitch it, if asked for)."""
-    calls = []
-    for sample in samples:
-        names = dict(sample=sample, prep=prep)
-        for chunk in BATCH_PLANS[sample].chunks:
-            calls.append(
-                _call(
-                    "denoise",
-                    dict(
-                        image=SAMPLES[sample]["image"],
-                        plan=path("plan", sample=sample),
-                        roi=_roi(sample),
-                    ),
-                    dict(
-                        denoised=path("denoised_chunk", **names, chunk=chunk.id),
-                        histogram=path("histogram_chunk", **names, chunk=chunk.id),
-                    ),
-                    dict(chain=CHAINS[prep]),
-                    **names,
-                    chunk=chunk.id,
-                )
-            )
-        if config["outputs"]["denoised"]:
-            calls.append(_stitch_call(sample, "denoised", prep, None, "denoised_chunk", "mean"))
-    return calls
-
-
-def _chunk_ids(sample):
-    return [chunk.id for chunk in BATCH_PLANS[sample].chunks]
-
-
-def _stitch_call(sample, kind, prep, method, chunk_kind, reduce, traced_only=False, colours=None):
-    names = dict(sample=sample, prep=prep) | ({"method": method} if method else {})
-    target = path("denoised", **names) if kind == "denoised" else path(kind, **names)
-    if kind != "denoised":  # stitching writes OME-TIFF (OME-Zarr is written by the chunk steps)
-        target = target.replace(OUTPUT_SUFFIX, ".ome.tif")
-    params = dict(
-        reduce=reduce,
-        traced_only=traced_only,
-        name=image_name(kind, sample, prep, method),
+@functools.cache
+def _batch_record(sample):
+    """What the batch jobs read of one image (segval.batch.JOBS names the fields each job reads)."""
+    row = SAMPLES[sample]
+    return dict(
+        image=row["image"],
+        truth=row.get("ground_truth", ""),
+        roi=row.get("roi", ""),
+        predictions=predictions_of(sample),
+        truth_slices=row.get("truth_slices", ""),
         pixel_size=pixel_size_of(sample),
-    )
-    if colours:
-        params["colours"] = colours
-    return _call(
-        "stitch",
-        dict(
-            plan=path("plan", sample=sample),
-            chunks=[path(chunk_kind, **names, chunk=c) for c in _chunk_ids(sample)],
-        ),
-        [target],
-        params,
-        **names,
+        chunks=[chunk.id for chunk in BATCH_PLANS[sample].chunks],
+        tiled=tiled(sample),
+        zoomed=zoomed(sample),
     )
 
 
-def _zarr_calls(sample, prep, method, kind, chunk_kind):
-    """With OME-Zarr output: (the call creating the image the chunk steps write into, the call
-    completing it, its folder while being built); else (None, None, None)."""
-    if not ZARR_OUTPUT:
-        return None, None, None
-    names = dict(sample=sample, prep=prep, method=method)
-    building = path("zarr_building", **names, kind=kind)
-    create = _call(
-        "create_zarr",
-        dict(plan=path("plan", sample=sample)),
-        [building],
-        dict(pixel_size=pixel_size_of(sample), name=image_name(kind, sample, prep, method)),
-        **names,
-        kind=kind,
+def batch_context(samples, job, prep=None):
+    """The context of a batch job: what its calls depend on, and nothing else (see segval.batch)."""
+    steps, fields = BATCH_JOBS[job]
+    context = dict(
+        job=job,
+        paths=PATHS,
+        params={step: STEP_PARAMS[step] for step in steps if step in STEP_PARAMS},
+        samples={
+            sample: {field: _batch_record(sample)[field] for field in fields} for sample in samples
+        },
     )
-    finish = _call(
-        "finish_zarr",
-        dict(
-            building=building,
-            chunks=[path(chunk_kind, **names, chunk=c) for c in _chunk_ids(sample)],
-        ),
-        [path(kind, **names)],
-        **names,
-        kind=kind,
-    )
-    return create, finish, building
+    if job == "denoise":
+        context.update(prep=prep, chain=CHAINS[prep], denoised=config["outputs"]["denoised"])
+    if job in ("segment", "validate", "plot"):
+        context.update(chains=CHAINS, methods=METHOD_SPECS)
+    if job in ("segment", "validate"):
+        context.update(zarr=ZARR_OUTPUT)
+    if job == "validate":
+        context.update(colours=config["overlay"]["colours"])
+    if job == "plot":
+        context.update(full_resolution_tiles=config["overlay"]["full_resolution_tiles"])
+        if not config["outputs"]["keep_intermediates"]:
+            context.update(remove_handed_on=True)  # the last job reading them
+    return context
 
 
-def segment_calls(samples):
-    """Every chain x method's thresholds and mask of each sample, and its given masks."""
-    calls = []
-    for sample in samples:
-        chunks = _chunk_ids(sample)
-        plan_file = path("plan", sample=sample)
-        for prep, method in segmentations_of(sample):
-            names = dict(sample=sample, prep=prep, method=method)
-            create, finish, building = _zarr_calls(sample, prep, method, "masks", "mask_chunk")
-            if prep != GIVEN:
-                denoised = [
-                    path("denoised_chunk", sample=sample, prep=prep, chunk=c) for c in chunks
-                ]
-                calls.append(
-                    _call(
-                        "threshold",
-                        dict(
-                            plan=plan_file,
-                            histograms=[
-                                path("histogram_chunk", sample=sample, prep=prep, chunk=c)
-                                for c in chunks
-                            ],
-                            denoised=denoised,  # read only for float images (a second pass)
-                        ),
-                        [path("threshold", **names)],
-                        dict(method=METHOD_SPECS[method]),
-                        **names,
-                    )
-                )
-            calls += [create] if create else []
-            for chunk in chunks:
-                inputs = dict(plan=plan_file, roi=_roi(sample), zarr=[building] if building else [])
-                mask = [path("mask_chunk", **names, chunk=chunk)]
-                if prep == GIVEN:
-                    inputs["prediction"] = predictions_of(sample)[method]
-                    call = _call("import_prediction", inputs, mask, **names, chunk=chunk)
-                else:
-                    inputs.update(denoised=denoised, threshold=path("threshold", **names))
-                    params = dict(denoised_chunks=chunks)
-                    call = _call("segment", inputs, mask, params, **names, chunk=chunk)
-                calls.append(call)
-            if finish:
-                calls.append(finish)
-            else:
-                calls.append(_stitch_call(sample, "masks", prep, method, "mask_chunk", "max"))
-    return calls
-
-
-def validate_calls(samples):
-    """Confusion maps, counts and metrics of every mask of each sample."""
-    calls = []
-    for sample in samples:
-        chunks = _chunk_ids(sample) if has_truth(sample) else []
-        plan_file = path("plan", sample=sample)
-        for prep, method in segmentations_of(sample):
-            names = dict(sample=sample, prep=prep, method=method)
-            create, finish, building = _zarr_calls(
-                sample, prep, method, "confusion", "confusion_chunk"
-            )
-            if chunks and create:
-                calls.append(create)
-            for chunk in chunks:
-                calls.append(
-                    _call(
-                        "confusion",
-                        dict(
-                            plan=plan_file,
-                            # one chunk: the sample's mask is its chunk (segment's scratch files)
-                            masks=[path("masks", **names)],
-                            truth=SAMPLES[sample]["ground_truth"],
-                            roi=_roi(sample),
-                            zarr=[building] if building else [],
-                        ),
-                        dict(
-                            confusion=path("confusion_chunk", **names, chunk=chunk),
-                            counts=path("counts_chunk", **names, chunk=chunk),
-                            boundary=path("boundary_chunk", **names, chunk=chunk),
-                        ),
-                        dict(mask_chunks=chunks, spacing=pixel_size_of(sample)),
-                        **names,
-                        chunk=chunk,
-                    )
-                )
-            if chunks:
-                calls.append(
-                    finish
-                    or _stitch_call(
-                        sample,
-                        "confusion",
-                        prep,
-                        method,
-                        "confusion_chunk",
-                        "confusion",
-                        traced_only=True,
-                        colours=config["overlay"]["colours"],
-                    )
-                )
-            calls.append(
-                _call(
-                    "metrics",
-                    dict(
-                        threshold=[] if prep == GIVEN else [path("threshold", **names)],
-                        counts=[path("counts_chunk", **names, chunk=c) for c in chunks],
-                        boundary=[path("boundary_chunk", **names, chunk=c) for c in chunks],
-                    ),
-                    dict(metrics=path("metrics", **names), tiles=path("tile_metrics", **names)),
-                    **names,
-                )
-            )
-    return calls
-
-
-def plot_calls(samples):
-    """Each sample's histograms, side-by-side masks, overlays, tile maps and zoomable overlays."""
-    calls = []
-    for sample in samples:
-        plan_file, image = path("plan", sample=sample), SAMPLES[sample]["image"]
-        chunks = _chunk_ids(sample)
-        for prep in PREPS:
-            names = dict(sample=sample, prep=prep)
-            thresholds = [path("threshold", **names, method=m) for m in METHODS]
-            montage = montage_of(SimpleNamespace(**names))
-            calls.append(
-                _call(
-                    "plot_histogram",
-                    dict(
-                        histograms=[path("histogram_chunk", **names, chunk=c) for c in chunks],
-                        thresholds=thresholds,
-                        plan=plan_file,
-                    ),
-                    [path("histogram_plot", **names)],
-                    dict(rescalable=rescalable(prep)),
-                    **names,
-                )
-            )
-            calls.append(
-                _call(
-                    "plot_methods",
-                    dict(
-                        plan=plan_file,
-                        image=image,
-                        masks=[path("masks", sample=sample, prep=p, method=m) for p, m in montage],
-                        thresholds=thresholds,
-                        metrics=(
-                            [path("metrics", sample=sample, prep=p, method=m) for p, m in montage]
-                            if has_truth(sample)
-                            else []
-                        ),
-                    ),
-                    [path("methods_plot", **names)],
-                    dict(methods=[m for _, m in montage]),
-                    **names,
-                )
-            )
-        for prep, method in segmentations_of(sample):
-            names = dict(sample=sample, prep=prep, method=method)
-            labels = path("confusion" if has_truth(sample) else "masks", **names)
-            shown = dict(plan=plan_file, image=image, labels=labels)
-            calls.append(
-                _call(
-                    "overlay",
-                    shown,
-                    [path("overlay", **names)],
-                    dict(has_truth=has_truth(sample)),
-                    **names,
-                )
-            )
-            if config["overlay"]["full_resolution_tiles"]:
-                calls.append(
-                    _call(
-                        "overlay_tiles",
-                        shown,
-                        [path("overlay_tiles", **names)],
-                        dict(has_truth=has_truth(sample)),
-                        **names,
-                    )
-                )
-            if has_truth(sample) and tiled(sample):
-                calls.append(
-                    _call(
-                        "plot_tiles",
-                        dict(tiles=path("tile_metrics", **names)),
-                        [path("tile_map", **names)],
-                        **names,
-                    )
-                )
-            if zoomed(sample):
-                calls.append(_call("deepzoom", shown, [path("zoom", **names)], **names))
-    return calls
-
-
-def _files(named):
-    """The paths of a call's inputs or outputs, lists flattened."""
-    values = named.values() if isinstance(named, dict) else [named]
-    return [file for value in values for file in (value if isinstance(value, list) else [value])]
-
-
-# What a batch job hands to the next ones among its per-chunk files (the denoised chunks and their
-# histograms); its other per-chunk files are scratch, deleted when it ends.
-HANDED_ON = ("denoised_chunk", "histogram_chunk")
-_HANDED_ON = re.compile(
-    "|".join(
-        re.escape(PATHS[kind])
-        .replace(r"\{sample\}", "[^/]+")
-        .replace(r"\{prep\}", "[^/]+")
-        .replace(r"\{chunk\}", "c\\d+")
-        for kind in HANDED_ON
-    )
-)
-
-
-def batch_manifest(batch, step):
-    """The table of the files a batch job wrote (what the next batch jobs depend on)."""
-    return f"results/batches/{batch}/{step}.tsv"
-
-
-def batch_calls_file(calls):
-    """The batch job's steps as a JSON file named by its content's digest, written when the workflow
-    is parsed if it does not exist yet, and never changed: new methods, samples or options give a
-    new file, which reruns the job; a dry run with another config leaves the current one alone.
-    A file rather than `params`: Snakemake keeps a job's params with each of its outputs."""
-    text = json.dumps(calls, indent=0, sort_keys=True) + "\n"
+def batch_calls_file(context):
+    """The batch job's context as a JSON file named by its content's digest, written when the
+    workflow is parsed if it does not exist yet, and never changed: new methods, samples or options
+    give a new file, which reruns the job; a dry run with another config leaves the current one
+    alone.  A file rather than `params`: Snakemake keeps a job's params with each of its outputs."""
+    # compact: Python's C encoder (an indented dump goes through the pure-Python one, 10x slower)
+    text = json.dumps(context, sort_keys=True, separators=(",", ":")) + "\n"
     digest = hashlib.sha256(text.encode()).hexdigest()[:20]
     file = f".snakemake/segval/calls/{digest}.json"
     if not os.path.exists(file):
@@ -1159,35 +873,82 @@ def batch_calls_file(calls):
     return file
 
 
-def batch_job(batch, step, calls, upstream):
-    """(inputs, outputs, calls file) of a batch job.  Inputs: its calls file, the manifests of the
-    batch jobs it follows, the files it reads that Snakemake must keep until it has run (the
-    denoised chunks, temporary without intermediates) and, for the plans, the sample files.
-    Outputs: what it writes except scratch (and, for the plans, only its manifest: the plans are
-    listed in it), and its manifest."""
-    read = [file for call in calls for file in _files(call["input"])]
-    written = [file for call in calls for file in _files(call["output"])]
-    building = {
-        f for call in calls if call["step"] == "create_zarr" for f in _files(call["output"])
-    }
-    scratch = [
-        f for f in written if f.startswith("results/chunks/") and not _HANDED_ON.fullmatch(f)
-    ]
-    scratch += sorted(building)  # renamed by finish_zarr: never there when the job ends
-    if step == "plan":
-        inputs = sorted({f for f in read if not f.startswith("results/")})
-    else:
-        inputs = sorted({f for f in read if _HANDED_ON.fullmatch(f) and f not in written})
-    inputs += [batch_manifest(batch, before) for before in upstream]
-    outputs = []
-    for file in written if step != "plan" else []:
-        if file in scratch:
-            continue
-        if file.endswith((".tiles", ".zoom", ".ome.zarr")):
-            file = directory(file)
-        outputs.append(intermediate(file) if file.startswith("results/chunks/") else file)
-    calls_file = batch_calls_file({"calls": calls, "scratch": sorted(set(scratch) - building)})
-    return inputs, outputs, calls_file
+def batch_manifest(batch, step):
+    """The table of the files a batch job wrote (what the next batch jobs depend on)."""
+    return f"results/batches/{batch}/{step}.tsv"
+
+
+def batch_sample_files(samples):
+    """The files of the samples (the plan jobs' inputs: a changed image redoes its batch)."""
+    return sorted(
+        {
+            file
+            for sample in samples
+            for file in [SAMPLES[sample]["image"], *truth_of(SimpleNamespace(sample=sample))]
+            + roi_of(SimpleNamespace(sample=sample))
+            + list(predictions_of(sample).values())
+        }
+    )
+
+
+# Which batch job writes each kind of file of the path table.
+BATCH_JOB_OF_KIND = {
+    "plan": "plan",
+    "denoised": "denoise",
+    "threshold": "segment",
+    "masks": "segment",
+    "confusion": "validate",
+    "metrics": "validate",
+    "tile_metrics": "validate",
+    "overlay": "plot",
+    "overlay_tiles": "plot",
+    "zoom": "plot",
+    "histogram_plot": "plot",
+    "methods_plot": "plot",
+    "tile_map": "plot",
+}
+
+
+def _targeted():
+    """{(batch, step): files} of the command line's targets that batch jobs write (a user may ask
+    for one image's table: `snakemake results/metrics/<sample>/median3.otsu.tsv`).  Read from the
+    command line: Snakemake gives the workflow its targets only after parsing it."""
+    found = {}
+    for target in sorted(set(sys.argv[1:])):
+        for kind, job in BATCH_JOB_OF_KIND.items():
+            pattern = re.escape(PATHS[kind]).replace(r"\{sample\}", "(?P<sample>[^/]+)")
+            pattern = pattern.replace(r"\{prep\}", "(?P<prep>[^/]+)", 1).replace(
+                r"\{prep\}", "[^/]+"
+            )
+            pattern = re.sub(r"\\\{\w+\\\}", "[^/]+", pattern)
+            match = re.fullmatch(pattern, target)
+            if match and match["sample"] in BATCH_OF:
+                step = f"denoise.{match['prep']}" if job == "denoise" else job
+                found.setdefault((BATCH_OF[match["sample"]], step), []).append(target)
+    return found
+
+
+BATCH_OF = {sample: batch for batch, samples in BATCHES.items() for sample in samples}
+TARGETED = _targeted()
+
+
+def batch_outputs(batch, step):
+    """A batch job's declared outputs besides its manifest: the files of its manifest that have
+    gone (so that the job is redone) and those the command line asks for."""
+    files = sorted(set(gone_from_manifest(batch, step)) | set(TARGETED.get((batch, step), [])))
+    return [directory(f) if f.endswith((".tiles", ".zoom", ".ome.zarr")) else f for f in files]
+
+
+@functools.cache
+def gone_from_manifest(batch, step):
+    """The files a batch job's manifest lists that are no longer there (declared as its outputs, so
+    that the job is redone); per-chunk files are left to the manifests' dependencies."""
+    manifest = batch_manifest(batch, step)
+    if not os.path.exists(manifest):
+        return []
+    with open(manifest, newline="") as handle:
+        files = [row["file"] for row in csv.DictReader(handle, delimiter="\t")]
+    return [f for f in files if not f.startswith("results/chunks/") and not os.path.exists(f)]
 
 
 def batch_memory(samples):

@@ -56,7 +56,7 @@ rule plot_histogram:
         runtime=runtime(0),
     params:
         **STEP_PARAMS["plot_histogram"],
-        rescalable=lambda wildcards: rescalable(wildcards.prep),
+        rescalable=lambda wildcards: rescalable(CHAINS[wildcards.prep]),
     script:
         "../scripts/plot_histogram.py"
 

@@ -28,7 +28,7 @@ def write_slice(folder, name, image, labels, z, z_label, shape, params, tile_siz
     height, width = shape
     top = top_level(width, height)
     # Levels at least as coarse as the preview come from one reduced copy held in memory; finer ones
-    # are read tile by tile from the full-resolution files.
+    # are read from the full-resolution files, one row of tiles at a time.
     coarse = factor_for((height, width), params.max_pixels)
     gray0 = reduced_slice(image, z, coarse, tile_size, block_mean)
     code0 = reduced_slice(labels, z_label, coarse, tile_size, block_confusion)
@@ -38,29 +38,47 @@ def write_slice(folder, name, image, labels, z, z_label, shape, params, tile_siz
         factor = 2 ** (top - level)
         level_width, level_height = level_shape(width, height, level, top)
         (folder / f"{name}_files" / str(level)).mkdir(parents=True)
-        whole = None
-        if factor >= coarse:
+        if factor >= coarse:  # the whole level, from the reduced copy
             step = factor // coarse
-            whole = overlay(
-                to_uint8(block_mean(gray0, step), low, high),
-                block_confusion(code0, step),
-                params.alpha,
-                params.colours,
-            )
-        for column, row, x0, x1, y0, y1 in tiles_of(level_width, level_height, TILE):
-            if whole is not None:
-                picture = whole[y0:y1, x0:x1]
-            else:
-                region = (
-                    y0 * factor,
-                    min(y1 * factor, height),
-                    x0 * factor,
-                    min(x1 * factor, width),
+            bands = [(0, level_height, block_mean(gray0, step), block_confusion(code0, step))]
+        else:  # bands of one tile row, from the full-resolution files
+            bands = (
+                (
+                    y0,
+                    y1,
+                    reduced_region(
+                        image,
+                        z,
+                        y0 * factor,
+                        min(y1 * factor, height),
+                        0,
+                        width,
+                        factor,
+                        block_mean,
+                    ),
+                    reduced_region(
+                        labels,
+                        z_label,
+                        y0 * factor,
+                        min(y1 * factor, height),
+                        0,
+                        width,
+                        factor,
+                        block_confusion,
+                    ),
                 )
-                gray = reduced_region(image, z, *region, factor, block_mean)
-                code = reduced_region(labels, z_label, *region, factor, block_confusion)
-                picture = overlay(to_uint8(gray, low, high), code, params.alpha, params.colours)
-            write_png(folder / f"{name}_files" / str(level) / f"{column}_{row}.png", picture)
+                for y0 in range(0, level_height, TILE)
+                for y1 in [min(y0 + TILE, level_height)]
+            )
+        for band_y0, band_y1, gray, code in bands:
+            picture = overlay(to_uint8(gray, low, high), code, params.alpha, params.colours)
+            for column, row, x0, x1, y0, y1 in tiles_of(level_width, level_height, TILE):
+                if band_y0 <= y0 < band_y1:
+                    write_png(
+                        folder / f"{name}_files" / str(level) / f"{column}_{row}.png",
+                        picture[y0 - band_y0 : y1 - band_y0, x0:x1],
+                        atomic=False,  # the pyramid's folder is renamed into place once complete
+                    )
 
 
 def main(smk):

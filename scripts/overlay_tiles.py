@@ -39,6 +39,7 @@ def main(smk):
                         overlay(
                             to_uint8(gray, low, high), code, smk.params.alpha, smk.params.colours
                         ),
+                        atomic=False,  # the folder is renamed into place once complete
                     )
 
 

@@ -3,32 +3,21 @@
 Images that fit one chunk are grouped into batches (rules/batch.smk), so that a data set of many
 small images costs about what its pixels cost: each batch job imports its libraries once and runs
 the same steps, with the same code, inputs and outputs, as the per-chunk rules do for a large image
-(``main`` of ``scripts/<step>.py``), in the order the workflow lists them (``params.calls``).
+(``main`` of ``scripts/<step>.py``), in the order segval.batch lists them from the job's context
+(``input.calls``).
 """
 
-import importlib.util
 import json
 import logging
 import time
 from pathlib import Path
 
+from segval.batch import files_of, handed_on_files, job_calls, scratch_files
 from segval.errors import SegvalError
-from segval.runner import Named, run_step, step_arguments
+from segval.runner import load_step, run_step, step_arguments
 from segval.tables import write_tsv
 
 log = logging.getLogger("segval")
-STEPS = Path(__file__).resolve().parent  # scripts/: one module per step
-
-
-def load_step(name, cache={}):  # noqa: B006 - the cache is meant to persist between calls
-    """The module ``scripts/<name>.py``, imported once (by path: step names such as ``plan`` or
-    ``metrics`` must not pick up another installed module)."""
-    if name not in cache:
-        spec = importlib.util.spec_from_file_location(f"segval_step_{name}", STEPS / f"{name}.py")
-        module = importlib.util.module_from_spec(spec)
-        spec.loader.exec_module(module)
-        cache[name] = module
-    return cache[name]
 
 
 def remove(paths):
@@ -38,10 +27,12 @@ def remove(paths):
 
 def main(smk):
     with open(smk.input.calls) as handle:
-        job = json.load(handle)
-    remove(job["scratch"])  # left by a killed run
+        context = json.load(handle)
+    calls = job_calls(context)
+    scratch, _ = scratch_files(context, calls)
+    remove(scratch)  # left by a killed run
     failed, written = [], []
-    for call in job["calls"]:
+    for call in calls:
         started = time.perf_counter()
         names = " ".join(f"{key}={value}" for key, value in call.get("wildcards", {}).items())
         try:
@@ -53,15 +44,23 @@ def main(smk):
             log.error("sample %s: %s", call["wildcards"]["sample"], error.message)
             failed.append(call["wildcards"]["sample"])
             continue
-        written += [path for path in Named(call["output"]) if path not in job["scratch"]]
+        written += [path for path in files_of(call["output"]) if path not in scratch]
         log.info("%s %s: %.2f s", call["step"], names, time.perf_counter() - started)
-    remove(job["scratch"])
+    remove(scratch)
     if failed:
         raise SegvalError(
-            f"{len(failed)} of {len(job['calls'])} samples failed the checks above: "
-            + ", ".join(failed),
+            f"{len(failed)} of {len(calls)} samples failed the checks above: " + ", ".join(failed),
             fix="correct the files named above (nothing was processed)",
         )
+    if context.get("remove_handed_on"):  # temporary intermediates: this job read them last
+        files = handed_on_files(context)
+        remove(files)
+        for folder in sorted({Path(file).parent for file in files}, reverse=True):
+            while (
+                folder != Path("results/chunks") and folder.is_dir() and not any(folder.iterdir())
+            ):
+                folder.rmdir()  # the sample's folders of intermediates, now empty
+                folder = folder.parent
     rows = [{"file": path, "bytes": file_bytes(path)} for path in written]
     write_tsv(smk.output.manifest, rows, ("file", "bytes"))
 

@@ -54,9 +54,9 @@ def rule_blocks():
     return blocks
 
 
-# The steps a batch job runs (scripts/run_batch.py): those its calls name in rules/common.smk.
+# The steps a batch job runs (scripts/run_batch.py): those its calls name in segval.batch.
 BATCH_STEPS = sorted(
-    set(re.findall(r'_call\(\s*"(\w+)"', (REPO / "rules" / "common.smk").read_text()))
+    set(re.findall(r'\.call\(\s*"(\w+)"', (SCRIPTS / "segval" / "batch.py").read_text()))
 )
 
 
@@ -247,10 +247,11 @@ def test_the_snakefile_imports_only_numpy_free_segval_modules(tmp_path):
         "segval.headers",
         "segval.ngff",
         "segval.pages",
+        "segval.batch",
     }, imported
     code = (
         "from segval.spec import parse_method, local_halo, chain_halo; from segval.tiling import Plan, plan; "
-        "import segval.checks, segval.errors, segval.headers, segval.ngff, segval.pages; "
+        "import segval.batch, segval.checks, segval.errors, segval.headers, segval.ngff, segval.pages; "
         "print(parse_method('sauvola:k=0.3')[0], local_halo('niblack'), chain_halo([('median', 5)]), "
         "len(plan((2, 100, 100), 64, 0.01).chunks))"
     )

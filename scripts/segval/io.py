@@ -709,13 +709,15 @@ def check_float_pixels(path, channel, band_rows):
         )
 
 
-def write_png(path, image):
-    """Write a uint8/uint16 gray, RGB or RGBA array (channels in RGB order) as PNG, atomically."""
+def write_png(path, image, atomic=True):
+    """Write a uint8/uint16 gray, RGB or RGBA array (channels in RGB order) as PNG, atomically
+    (``atomic=False``: directly, for the many tiles of a folder that is itself written
+    atomically; a temporary name per tile would cost more than the tile)."""
     image = np.asarray(image)
     if image.ndim == 3 and image.shape[2] in (3, 4):
         image = image[:, :, [2, 1, 0, 3][: image.shape[2]]]  # OpenCV writes BGR(A)
-    with atomic_output(path) as tmp:
-        if not cv2.imwrite(str(tmp), np.ascontiguousarray(image)):
+    with atomic_output(path) if atomic else contextlib.nullcontext(path) as target:
+        if not cv2.imwrite(str(target), np.ascontiguousarray(image)):
             raise SegvalError("could not write PNG", path, "check the disk and permissions")
 
 

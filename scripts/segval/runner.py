@@ -137,3 +137,76 @@ def step_arguments(call, config):
         threads=1,
         config=config,
     )
+
+
+#: ``scripts/``: one module per step.
+STEPS = Path(__file__).resolve().parents[1]
+
+
+def load_step(name, cache={}):  # noqa: B006 - the cache is meant to persist between calls
+    """The module ``scripts/<name>.py``, imported once (by path: step names such as ``plan`` or
+    ``metrics`` must not pick up another installed module)."""
+    if name not in cache:
+        import importlib.util
+
+        spec = importlib.util.spec_from_file_location(f"segval_step_{name}", STEPS / f"{name}.py")
+        module = importlib.util.module_from_spec(spec)
+        spec.loader.exec_module(module)
+        cache[name] = module
+    return cache[name]
+
+
+def method_calls(smk):
+    """The one-method calls of a job that runs a step for every method of a chunk or a sample.
+
+    The job's rule lists its methods in ``params.methods`` and the step in ``params.step``; its
+    inputs and outputs named in ``params.per_method`` hold one value per method, given to each call
+    as ``"one"`` (that method's value), ``"list"`` (a list of it; empty if the rule gave none) or
+    ``"split"`` (that method's share of a list cut into equal parts); ``params.method_params`` names
+    parameters with one value per method.  Everything else is given to every call.
+
+    Examples
+    --------
+    >>> smk = step_arguments({"step": "each_method",
+    ...     "input": {"plan": "p.json", "threshold": ["t1", "t2"], "zarr": [], "masks": ["a", "b", "c", "d"]},
+    ...     "output": {"mask": ["m1", "m2"]},
+    ...     "params": {"step": "segment", "methods": ["otsu", "li"], "size": 3, "spec": ["otsu", "li"],
+    ...                "per_method": {"threshold": "one", "zarr": "list", "masks": "split", "mask": "one"},
+    ...                "method_params": ["spec"]},
+    ...     "wildcards": {"sample": "s", "chunk": "c0000"},
+    ... }, {})
+    >>> first, second = method_calls(smk)
+    >>> first["input"], first["output"], first["params"], second["wildcards"]["method"]
+    ({'plan': 'p.json', 'threshold': 't1', 'zarr': [], 'masks': ['a', 'b']}, {'mask': 'm1'}, {'size': 3, 'spec': 'otsu'}, 'li')
+    """
+    params = dict(smk.params.items())
+    methods, per_method = params.pop("methods"), params.pop("per_method")
+    step, varying = params.pop("step"), params.pop("method_params", [])
+
+    def share(name, value, index):
+        mode = per_method.get(name)
+        if mode is None:  # the same for every method
+            return list(value) if isinstance(value, (list, tuple)) else value
+        values = list(value) if isinstance(value, (list, tuple)) else [value]
+        if mode == "one":
+            return values[index]
+        if mode == "list":
+            return [values[index]] if values else []
+        size = len(values) // len(methods)
+        return values[index * size : (index + 1) * size]
+
+    calls = []
+    for index, method in enumerate(methods):
+        calls.append(
+            {
+                "step": step,
+                "input": {name: share(name, v, index) for name, v in smk.input.items()},
+                "output": {name: share(name, v, index) for name, v in smk.output.items()},
+                "params": {
+                    name: (value[index] if name in varying else value)
+                    for name, value in params.items()
+                },
+                "wildcards": {**dict(smk.wildcards.items()), "method": method},
+            }
+        )
+    return calls
