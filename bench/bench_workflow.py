@@ -7,7 +7,7 @@ Measures, from Snakemake's own `benchmark:` files (seconds and peak RSS of every
   orchestration (Snakemake, Python start-up, waiting) adds to the compute;
 - a projection to the full 799-slice volume on one 16-core node.
 
-Run: `python bench/bench_workflow.py [--slices 16] [--cores 2] [--keep DIR]` (~15 min for 16 slices
+Run: `python bench/bench_workflow.py [--slices 16] [--cores 2] [--methods otsu,li] [--keep DIR]` (~15 min for 16 slices
 on 2 cores; needs ~8 GB of disk).  Prints Markdown tables and writes them to bench/out/workflow.md.
 """
 
@@ -32,6 +32,7 @@ from segval.phantom import make_phantom
 from segval.runner import peak_rss_by_rule
 
 HEIGHT, WIDTH = 8026, 17480
+DEFAULT_METHODS = yaml.safe_load((REPO / "config" / "config.yaml").read_text())["methods"]
 TRACED_EVERY = 5  # ground truth on every fifth slice, as expert tracing is expensive
 DENOISED = (
     True  # --no-denoised: the setting for huge volumes (no stitched copy of the denoised image)
@@ -77,12 +78,12 @@ def make_stack(folder, slices):
     return traced
 
 
-def run(workdir, sheet, traced, cores):
+def run(workdir, sheet, traced, cores, methods):
     config = {
         "samples": str(sheet),
         "invert": True,
         "median_size": 3,
-        "methods": ["otsu"],
+        "methods": methods,
         "metrics": {"boundary": False},
         "outputs": {"denoised": DENOISED},
     }
@@ -162,7 +163,13 @@ def main():
     parser.add_argument("--cores", type=int, default=2)
     parser.add_argument("--keep", type=Path, help="work in this folder and keep it")
     parser.add_argument("--no-denoised", action="store_true", help="outputs.denoised: false")
+    parser.add_argument(
+        "--methods",
+        default=",".join(DEFAULT_METHODS),
+        help="comma-separated threshold methods (default: config/config.yaml's)",
+    )
     args = parser.parse_args()
+    methods = args.methods.split(",")
     global DENOISED
     DENOISED = not args.no_denoised
     out = []
@@ -188,7 +195,7 @@ def main():
         sheet.write_text(
             f"sample\timage\tground_truth\nslice\t{root / 'slice.tif'}\t{root / 'slice_truth.tif'}\n"
         )
-        wall = run(root / "slice_run", sheet, [0], 1)
+        wall = run(root / "slice_run", sheet, [0], 1, methods)
         text, slice_total = report(
             "One 17480 x 8026 slice, --cores 1",
             job_table(root / "slice_run"),
@@ -204,7 +211,7 @@ def main():
             + ",".join(map(str, traced))
             + "\n"
         )
-        wall = run(root / "stack_run", sheet, traced, args.cores)
+        wall = run(root / "stack_run", sheet, traced, args.cores, methods)
         rules = job_table(root / "stack_run")
         text, total = report(
             f"{args.slices}-slice stack of 17480 x 8026, --cores {args.cores}",
@@ -236,7 +243,7 @@ def main():
             f"- stitching (one job per output, copying compressed tiles): {stitch:.3f} s per slice -> {799 * stitch:.0f} s\n"
             f"- the rest (plan, threshold, metrics, overlay, plots): {fixed:.0f} s, independent of the slice count\n"
             f"- projection: {projected / 60:.1f} min (assumes 16 jobs in parallel scale linearly, storage that "
-            "sustains the measured per-slice I/O for 16 jobs, ground truth on every fifth slice, one method, "
+            f"sustains the measured per-slice I/O for 16 jobs, ground truth on every fifth slice, {len(methods)} methods, "
             "boundary metrics off)\n"
         )
     text = "\n".join(out)

@@ -448,18 +448,33 @@ ZARR_OUTPUT = config["outputs"]["format"] == "ome-zarr"
 OUTPUT_SUFFIX = ".ome.zarr" if ZARR_OUTPUT else ".ome.tif"
 
 
-def zarr_building(kind):
+def zarr_building(kind, given=False):
     """Input function of the chunk jobs that make ``kind`` ("masks" or "confusion"): with OME-Zarr
-    output, the folder being built that they write their tiles into (rules/zarr.smk); else none."""
+    output, the folders being built that they write their tiles into (rules/zarr.smk), one per
+    method (``given``: the given mask of the job's ``method`` wildcard); else none."""
 
     def inputs(wildcards):
         if not ZARR_OUTPUT:
             return []
+        methods = [wildcards.method] if given else METHODS
         return [
-            f"results/chunks/{wildcards.sample}/{wildcards.prep}.{wildcards.method}/{kind}.ome.zarr"
+            f"results/chunks/{wildcards.sample}/{wildcards.prep}.{method}/{kind}.ome.zarr"
+            for method in methods
         ]
 
     return inputs
+
+
+def each_method(pattern):
+    """``pattern`` for every threshold method, its other wildcards kept (the outputs of a job that
+    runs a step for all methods: scripts/each_method.py)."""
+    return [pattern.replace("{method}", method) for method in METHODS]
+
+
+def per_method_params(step, **modes):
+    """The params telling scripts/each_method.py which step to run for which methods, and how the
+    rule's inputs and outputs are shared among them (see segval.runner.method_calls)."""
+    return dict(step=step, methods=METHODS, per_method=modes)
 
 
 _manifests = {}

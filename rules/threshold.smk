@@ -2,62 +2,64 @@
 
 
 rule threshold:
-    """Compute one method's thresholds (image, slice or tile) from the summed chunk histograms."""
+    """Compute every method's thresholds (image, slice or tile) from the summed chunk histograms."""
     input:
         unpack(threshold_inputs),
     output:
-        PATHS["threshold"],
+        thresholds=each_method(PATHS["threshold"]),
     log:
-        "logs/threshold/{sample}/{prep}.{method}.log",
+        "logs/threshold/{sample}/{prep}.log",
     benchmark:
-        "benchmarks/threshold/{sample}/{prep}.{method}.tsv"
+        "benchmarks/threshold/{sample}/{prep}.tsv"
     wildcard_constraints:
         prep=_alternatives(PREPS),
-        method=_alternatives(METHODS),
     conda:
         "../envs/filters.yaml"
     threads: 1
     resources:
         mem_mb=memory(400),
-        runtime=runtime(0.02, "sample"),
+        runtime=runtime(0.02 * len(METHODS), "sample"),
     params:
         **STEP_PARAMS["threshold"],
-        method=lambda wildcards: METHOD_SPECS[wildcards.method],
+        **per_method_params("threshold", thresholds="one"),
+        method=[METHOD_SPECS[method] for method in METHODS],
+        method_params=["method"],
     script:
-        "../scripts/threshold.py"
+        "../scripts/each_method.py"
 
 
 rule segment:
-    """Threshold one denoised chunk into a 0/255 mask (local methods read halos across chunks)."""
+    """Threshold one denoised chunk into every method's 0/255 mask (local methods read halos across
+    chunks)."""
     input:
         plan=PATHS["plan"],
         denoised=lambda wildcards: [
             f"results/chunks/{wildcards.sample}/{wildcards.prep}/denoised/{chunk}.tif"
             for chunk in same_slice_chunks(wildcards)
         ],
-        threshold=PATHS["threshold"],
+        threshold=each_method(PATHS["threshold"]),
         roi=roi_of,
         zarr=zarr_building("masks"),  # OME-Zarr output: written into it tile row by tile row
     output:
-        intermediate(PATHS["mask_chunk"]),
+        masks=[intermediate(mask) for mask in each_method(PATHS["mask_chunk"])],
     log:
-        "logs/segment/{sample}/{prep}.{method}/{chunk}.log",
+        "logs/segment/{sample}/{prep}/{chunk}.log",
     benchmark:
-        "benchmarks/segment/{sample}/{prep}.{method}/{chunk}.tsv"
+        "benchmarks/segment/{sample}/{prep}/{chunk}.tsv"
     wildcard_constraints:
         prep=_alternatives(PREPS),
-        method=_alternatives(METHODS),
     conda:
         "../envs/filters.yaml"
     threads: 1
     resources:
         mem_mb=memory(300, 64, halo=LOCAL_HALO, bytes_per_slice_pixel=8 if POSTPROCESS else 0),
-        runtime=runtime(0.05),
+        runtime=runtime(0.05 * len(METHODS)),
     params:
         **STEP_PARAMS["segment"],
+        **per_method_params("segment", threshold="one", zarr="list", masks="one"),
         denoised_chunks=same_slice_chunks,
     script:
-        "../scripts/segment.py"
+        "../scripts/each_method.py"
 
 
 rule import_prediction:
@@ -67,7 +69,7 @@ rule import_prediction:
         prediction=lambda wildcards: predictions_of(wildcards.sample)[wildcards.method],
         checked=ancient(CHECKED),
         roi=roi_of,
-        zarr=zarr_building("masks"),  # OME-Zarr output: written into it tile row by tile row
+        zarr=zarr_building("masks", given=True),  # OME-Zarr output: written into it tile row by tile row
     output:
         intermediate(PATHS["mask_chunk"]),
     log:

@@ -2,7 +2,53 @@
 
 
 rule confusion:
-    """Compare one mask chunk with the ground truth: confusion map, counts, boundary distances."""
+    """Compare one chunk of every method's mask with the ground truth: confusion maps, counts,
+    boundary distances."""
+    input:
+        plan=PATHS["plan"],
+        masks=lambda wildcards: [
+            path(
+                "mask_chunk",
+                sample=wildcards.sample,
+                prep=wildcards.prep,
+                method=method,
+                chunk=chunk,
+            )
+            for method in METHODS
+            for chunk in same_slice_chunks(wildcards)
+        ],
+        truth=lambda wildcards: SAMPLES[wildcards.sample]["ground_truth"],
+        roi=roi_of,
+        zarr=zarr_building("confusion"),  # OME-Zarr output: written into it tile row by tile row
+    output:
+        confusion=[intermediate(f) for f in each_method(PATHS["confusion_chunk"])],
+        counts=[intermediate(f) for f in each_method(PATHS["counts_chunk"])],
+        boundary=[intermediate(f) for f in each_method(PATHS["boundary_chunk"])],
+    log:
+        "logs/confusion/{sample}/{prep}/{chunk}.log",
+    benchmark:
+        "benchmarks/confusion/{sample}/{prep}/{chunk}.tsv"
+    wildcard_constraints:
+        prep=_alternatives(PREPS),
+    conda:
+        "../envs/filters.yaml"
+    threads: 1
+    resources:
+        mem_mb=memory(300, 48, halo=config["metrics"]["boundary_halo"]),
+        runtime=runtime((0.4 if config["metrics"]["boundary"] else 0.05) * len(METHODS)),
+    params:
+        **STEP_PARAMS["confusion"],
+        **per_method_params(
+            "confusion", masks="split", zarr="list", confusion="one", counts="one", boundary="one"
+        ),
+        mask_chunks=same_slice_chunks,
+        spacing=lambda wildcards: pixel_size_of(wildcards.sample),
+    script:
+        "../scripts/each_method.py"
+
+
+rule confusion_given:
+    """Compare one chunk of a given mask (another segmenter's, another expert's) with the ground truth: confusion map, counts, boundary distances."""
     input:
         plan=PATHS["plan"],
         masks=lambda wildcards: [
@@ -11,15 +57,17 @@ rule confusion:
         ],
         truth=lambda wildcards: SAMPLES[wildcards.sample]["ground_truth"],
         roi=roi_of,
-        zarr=zarr_building("confusion"),  # OME-Zarr output: written into it tile row by tile row
+        zarr=zarr_building("confusion", given=True),  # OME-Zarr output: written into it tile row by tile row
     output:
         confusion=intermediate(PATHS["confusion_chunk"]),
         counts=intermediate(PATHS["counts_chunk"]),
         boundary=intermediate(PATHS["boundary_chunk"]),
     log:
-        "logs/confusion/{sample}/{prep}.{method}/{chunk}.log",
+        "logs/confusion_given/{sample}/{prep}.{method}/{chunk}.log",
     benchmark:
-        "benchmarks/confusion/{sample}/{prep}.{method}/{chunk}.tsv"
+        "benchmarks/confusion_given/{sample}/{prep}.{method}/{chunk}.tsv"
+    wildcard_constraints:
+        prep=GIVEN,
     conda:
         "../envs/filters.yaml"
     threads: 1

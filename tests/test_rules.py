@@ -110,12 +110,10 @@ def module_imports(path):
     return names
 
 
-def third_party_imports(script):
+def third_party_imports(script, steps=()):
     """Distributions a script needs: its imports and those of the segval modules it uses, transitively
-    (for the batch runner: those of every step it runs)."""
-    seen, todo, packages = set(), [script], set()
-    if script.name == "run_batch.py":
-        todo += [SCRIPTS / f"{step}.py" for step in BATCH_STEPS]
+    (for the runners, run_batch.py and each_method.py: those of the ``steps`` it runs)."""
+    seen, todo, packages = set(), [script, *(SCRIPTS / f"{step}.py" for step in steps)], set()
     while todo:
         path = todo.pop()
         if path in seen:
@@ -190,7 +188,8 @@ def rule_env_and_script(body):
 @pytest.mark.parametrize("file, kind, name, body", RULES, ids=[r[2] for r in RULES])
 def test_env_holds_exactly_what_the_script_imports(file, kind, name, body):
     env_file, script = rule_env_and_script(body)
-    needed = third_party_imports(script)
+    steps = re.findall(r'per_method_params\(\s*"(\w+)"', body)  # scripts/each_method.py's step
+    needed = third_party_imports(script, BATCH_STEPS if script.name == "run_batch.py" else steps)
     declared, pip = env_packages(env_file)
     assert all(requirement.split("==")[0] in PYPI_ONLY for requirement in pip), (
         f"{env_file.name}: pip section {pip}: use the conda-forge packages"

@@ -246,7 +246,8 @@ def test_dry_run_of_a_full_size_kesm_volume_is_fast(tmp_path):
     started = time.perf_counter()
     jobs = planned_jobs(tmp_path / "run", config)
     elapsed = time.perf_counter() - started
-    assert jobs["denoise"] == 799 and jobs["segment"] == 2 * 799 and jobs["confusion"] == 2 * 2
+    # One job per chunk and step, each for every method; confusion only where there is truth.
+    assert jobs["denoise"] == jobs["segment"] == 799 and jobs["confusion"] == 2
     assert elapsed < 60, f"dry run took {elapsed:.1f} s"
 
 
