@@ -441,23 +441,13 @@ def _plot_calls(batch):
             names = dict(sample=sample, prep=prep, method=method)
             labels = batch.path("confusion" if truth else "masks", **names)
             shown = dict(plan=plan, image=image, labels=labels)
-            calls.append(
-                batch.call(
-                    "overlay",
-                    shown,
-                    [batch.path("overlay", **names)],
-                    dict(has_truth=truth),
-                    **names,
-                )
+            overlays = ["overlay"] + (
+                ["overlay_tiles"] if batch.context["full_resolution_tiles"] else []
             )
-            if batch.context["full_resolution_tiles"]:
+            for step in overlays:  # the preview, and on request the full-resolution tiles
                 calls.append(
                     batch.call(
-                        "overlay_tiles",
-                        shown,
-                        [batch.path("overlay_tiles", **names)],
-                        dict(has_truth=truth),
-                        **names,
+                        step, shown, [batch.path(step, **names)], dict(has_truth=truth), **names
                     )
                 )
             if truth and record["tiled"]:
