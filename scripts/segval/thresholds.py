@@ -186,8 +186,11 @@ def _isodata(counts, values):
     cumulative = np.cumsum(counts)
     cumulative_above = cumulative[-1] - cumulative
     weighted = np.cumsum(counts * values)
-    mean_below = weighted[:-1] / cumulative[:-1]
-    mean_above = (weighted[-1] - weighted[:-1]) / cumulative_above[:-1]
+    # As scikit-image (float32 sums): on large images the sums above the top bins may round to
+    # zero; those bins' inf/nan midpoints never satisfy the test below, so no warning.
+    with np.errstate(divide="ignore", invalid="ignore"):
+        mean_below = weighted[:-1] / cumulative[:-1]
+        mean_above = (weighted[-1] - weighted[:-1]) / cumulative_above[:-1]
     midpoint = (mean_below + mean_above) / 2.0
     bin_width = values[1] - values[0]
     distance = midpoint - values[:-1]
