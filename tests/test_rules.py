@@ -11,6 +11,7 @@ from pathlib import Path
 import pytest
 import yaml
 
+from segval.batch import JOBS as BATCH_JOBS
 from workflow_helpers import snakemake_command
 
 REPO = Path(__file__).resolve().parents[1]
@@ -54,10 +55,9 @@ def rule_blocks():
     return blocks
 
 
-# The steps a batch job runs (scripts/run_batch.py): those its calls name in segval.batch.
-BATCH_STEPS = sorted(
-    set(re.findall(r'\.call\(\s*"(\w+)"', (SCRIPTS / "segval" / "batch.py").read_text()))
-)
+# The steps a batch job runs (scripts/run_batch.py): those segval.batch lists for its jobs (and
+# checks against the calls it builds).
+BATCH_STEPS = sorted({step for steps, _ in BATCH_JOBS.values() for step in steps})
 
 
 RULES = rule_blocks()

@@ -39,16 +39,19 @@ from segval.spec import GIVEN
 #: its other per-chunk files are scratch, deleted when it ends.
 HANDED_ON = ("denoised_chunk", "histogram_chunk")
 
-#: The jobs of a batch, in order, with the steps each runs (whose parameters its context holds)
-#: and the per-image fields it reads.
+#: The jobs of a batch, in order: the steps each runs (its context holds their parameters) and the
+#: per-image fields it reads.
 JOBS = {
     "plan": (("plan",), ("image", "truth", "roi", "predictions", "truth_slices")),
-    "denoise": (("denoise",), ("image", "roi", "chunks", "pixel_size")),
+    "denoise": (("denoise", "stitch"), ("image", "roi", "chunks", "pixel_size")),
     "segment": (
-        ("threshold", "segment", "import_prediction"),
+        ("threshold", "segment", "import_prediction", "create_zarr", "finish_zarr", "stitch"),
         ("roi", "chunks", "pixel_size", "predictions"),
     ),
-    "validate": (("confusion", "metrics"), ("truth", "roi", "chunks", "pixel_size", "predictions")),
+    "validate": (
+        ("confusion", "metrics", "create_zarr", "finish_zarr", "stitch"),
+        ("truth", "roi", "chunks", "pixel_size", "predictions"),
+    ),
     "plot": (
         ("plot_histogram", "plot_methods", "overlay", "overlay_tiles", "plot_tiles", "deepzoom"),
         ("image", "truth", "chunks", "predictions", "tiled", "zoomed"),
@@ -81,7 +84,12 @@ def rescalable(chain):
 
 def job_calls(context):
     """The calls of the batch job that ``context`` describes, in the order they run."""
-    return _BUILDERS[context["job"]](_Batch(context))
+    calls = _BUILDERS[context["job"]](_Batch(context))
+    steps = JOBS[context["job"]][0]
+    unlisted = {call["step"] for call in calls} - set(steps)
+    if unlisted:  # JOBS must say which steps' parameters a job's context needs
+        raise ValueError(f"{context['job']} job: steps {sorted(unlisted)} missing from JOBS")
+    return calls
 
 
 def handed_on(context, file):
