@@ -34,7 +34,7 @@ for _batch, _samples in BATCHES.items():
             input:
                 batch_sample_files(_samples) if _job == "plan" else [],
                 [batch_manifest(_batch, before) for before in _upstream],
-                calls=batch_calls_file(batch_context(_samples, _job, _prep)),
+                calls=batch_calls(_batch, _step),
                 checked=[] if _job == "plan" else ancient(CHECKED),
             output:
                 manifest=(temp if _temporary else str)(batch_manifest(_batch, _step)),

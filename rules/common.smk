@@ -43,7 +43,7 @@ from segval.ngff import (
     is_zarr,
 )  # noqa: E402  (stdlib only: JSON metadata)
 from segval.headers import image_shape  # noqa: E402  (stdlib only: image headers)
-from segval.batch import JOBS as BATCH_JOBS, image_name, rescalable  # noqa: E402  (stdlib only)
+from segval.batch import JOBS as BATCH_JOBS, image_name, rescalable, written_by  # noqa: E402
 from segval.tiling import Plan, parse_slices  # noqa: E402
 from segval.tiling import plan as tiling_plan  # noqa: E402
 
@@ -955,12 +955,25 @@ def batch_outputs(batch, step):
 
 
 @functools.cache
+def batch_calls(batch, step):
+    """The calls file of a batch job (``step``: ``plan``, ``denoise.<chain>``, ``segment``, ...)."""
+    job, _, prep = step.partition(".")
+    return batch_calls_file(batch_context(BATCHES[batch], job, prep or None))
+
+
+@functools.cache
 def gone_from_manifest(batch, step):
     """The files a batch job's manifest lists that are no longer there (declared as its outputs, so
-    that the job is redone); per-chunk files are left to the manifests' dependencies."""
+    that the job is redone); per-chunk files are left to the manifests' dependencies.  Only while
+    the job's context is the one that wrote the manifest: a job whose context changed is redone
+    anyway, and may no longer write what the old manifest lists (a method removed, say)."""
     manifest = batch_manifest(batch, step)
-    if not os.path.exists(manifest):
+    record = written_by(manifest)
+    if not os.path.exists(manifest) or not os.path.exists(record):
         return []
+    with open(record) as handle:
+        if handle.read().strip() != batch_calls(batch, step):
+            return []
     with open(manifest, newline="") as handle:
         files = [row["file"] for row in csv.DictReader(handle, delimiter="\t")]
     return [f for f in files if not f.startswith("results/chunks/") and not os.path.exists(f)]

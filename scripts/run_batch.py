@@ -12,8 +12,9 @@ import logging
 import time
 from pathlib import Path
 
-from segval.batch import files_of, handed_on_files, job_calls, scratch_files
+from segval.batch import files_of, handed_on_files, job_calls, scratch_files, written_by
 from segval.errors import SegvalError
+from segval.files import atomic_output
 from segval.runner import load_step, run_step, step_arguments
 from segval.tables import write_tsv
 
@@ -62,6 +63,10 @@ def main(smk):
                 folder.rmdir()  # the sample's folders of intermediates, now empty
                 folder = folder.parent
     rows = [{"file": path, "bytes": file_bytes(path)} for path in written]
+    # Which context wrote the manifest: the workflow declares the listed files that have gone only
+    # while the job's context is unchanged (rules/common.smk, gone_from_manifest).
+    with atomic_output(written_by(smk.output.manifest)) as record:
+        record.write_text(smk.input.calls + "\n")
     write_tsv(smk.output.manifest, rows, ("file", "bytes"))
 
 

@@ -208,6 +208,18 @@ def test_a_batch_job_writes_its_files_again_when_one_has_gone(demo_run):
         overlay.write_bytes(kept)
 
 
+def test_removing_a_method_and_its_files_reruns_cleanly(dataset, tmp_path):
+    # The old manifest lists the removed method's files; they are not declared again (the job, whose
+    # context changed, no longer writes them), so the rerun succeeds.
+    config = {"samples": str(dataset), "invert": True, "median_size": 3, "methods": ["otsu", "li"]}
+    run_snakemake(tmp_path, config)
+    for overlay in (tmp_path / "results/overlays").rglob("median3.li.png"):
+        overlay.unlink()
+    run_snakemake(tmp_path, dict(config, methods=["otsu"]))
+    assert (tmp_path / "results/overlays/alpha/median3.otsu.png").exists()
+    assert not list((tmp_path / "results/overlays").rglob("median3.li.png"))
+
+
 def test_one_file_of_a_batched_image_can_be_asked_for(demo_run, tmp_path):
     # `snakemake results/metrics/<sample>/<prep>.<method>.tsv` runs the batch jobs that lead to it.
     _, config = demo_run

@@ -97,6 +97,15 @@ def handed_on(context, file):
     return any(_pattern(context["paths"][kind]).fullmatch(file) for kind in HANDED_ON)
 
 
+def written_by(manifest):
+    """The file beside a batch job's manifest that names the context the job ran with.
+
+    >>> written_by("results/batches/b0001/segment.tsv")
+    'results/batches/b0001/segment.context'
+    """
+    return re.sub(r"\.tsv$", ".context", manifest)
+
+
 def handed_on_files(context):
     """Every file the batch's ``denoise`` jobs hand on (a ``plot`` context: all chains)."""
     return [
