@@ -457,10 +457,8 @@ def zarr_building(kind, given=False):
         if not ZARR_OUTPUT:
             return []
         methods = [wildcards.method] if given else METHODS
-        return [
-            f"results/chunks/{wildcards.sample}/{wildcards.prep}.{method}/{kind}.ome.zarr"
-            for method in methods
-        ]
+        names = dict(sample=wildcards.sample, prep=wildcards.prep, kind=kind)
+        return [path("zarr_building", **names, method=method) for method in methods]
 
     return inputs
 
@@ -764,7 +762,7 @@ PATHS = {
 }
 
 
-def path(kind, **names):
+def path(kind, /, **names):
     """The file of ``kind`` (a key of PATHS) for these wildcard values."""
     return PATHS[kind].format(**names)
 

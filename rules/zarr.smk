@@ -8,7 +8,7 @@ rule create_zarr:
     input:
         plan=PATHS["plan"],
     output:
-        temp(directory("results/chunks/{sample}/{prep}.{method}/{kind}.ome.zarr")),
+        temp(directory(PATHS["zarr_building"])),
     log:
         "logs/create_zarr/{sample}/{prep}.{method}.{kind}.log",
     benchmark:
@@ -33,7 +33,7 @@ rule create_zarr:
 rule finish_zarr:
     """Write the OME-Zarr multiscales metadata and move the image to its final name."""
     input:
-        building="results/chunks/{sample}/{prep}.{method}/{kind}.ome.zarr",
+        building=PATHS["zarr_building"],
         chunks=zarr_chunks,
     output:
         directory("results/{kind}/{sample}/{prep}.{method}.ome.zarr"),
