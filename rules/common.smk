@@ -667,7 +667,8 @@ def page_inputs(wildcards):
             for s in large
             if zoomed(s)
             for p, m in segmentations_of(s)
-        ],
+        ]
+        + [path("image_zoom", sample=s) for s in large if zoomed(s)],
     }
     if any(has_truth(sample) for sample in SAMPLES):
         inputs.update(
@@ -756,6 +757,7 @@ PATHS = {
     "overlay": "results/overlays/{sample}/{prep}.{method}.png",
     "overlay_tiles": "results/overlays/{sample}/{prep}.{method}.tiles",
     "zoom": "results/overlays/{sample}/{prep}.{method}.zoom",
+    "image_zoom": "results/overlays/{sample}/image.zoom",
     "histogram_plot": "results/plots/{sample}/{prep}.histogram.png",
     "methods_plot": "results/plots/{sample}/{prep}.methods.png",
     "tile_map": "results/plots/{sample}/{prep}.{method}.tiles.png",
@@ -813,7 +815,17 @@ STEP_PARAMS = {
     ),
     "plot_methods": dict(channel=config["channel"]),
 }
-STEP_PARAMS["deepzoom"] = STEP_PARAMS["overlay"]
+STEP_PARAMS["deepzoom"] = dict(
+    alpha=config["overlay"]["alpha"],
+    colours=config["overlay"]["colours"],
+    max_pixels=config["overlay"]["max_pixels"],
+    max_slices=config["overlay"]["max_slices"],
+)
+STEP_PARAMS["deepzoom_image"] = dict(
+    channel=config["channel"],
+    max_pixels=config["overlay"]["max_pixels"],
+    max_slices=config["overlay"]["max_slices"],
+)
 
 
 # --- batch jobs --------------------------------------------------------------------------------
@@ -916,6 +928,7 @@ BATCH_JOB_OF_KIND = {
     "overlay": "plot",
     "overlay_tiles": "plot",
     "zoom": "plot",
+    "image_zoom": "plot",
     "histogram_plot": "plot",
     "methods_plot": "plot",
     "tile_map": "plot",

@@ -205,10 +205,10 @@ rule overlay_tiles:
 
 
 rule deepzoom:
-    """Write a Deep Zoom pyramid of a large traced slice's overlay, errors visible at every level."""
+    """Write the Deep Zoom pyramid of a large traced slice's confusion codes: the overlay's layer over
+    the image's pyramid (rule deepzoom_image), errors visible at every level."""
     input:
         plan=PATHS["plan"],
-        image=image_of,
         labels="results/confusion/{sample}/{prep}.{method}.ome.tif",
     output:
         # z<slice>.dzi and z<slice>_files/<level>/<column>_<row>.png per traced slice (Deep Zoom).
@@ -221,9 +221,33 @@ rule deepzoom:
         "../envs/imaging.yaml"
     threads: 1
     resources:
-        mem_mb=memory(300 + 12 * config["overlay"]["max_pixels"] / 2**20, 16),
-        runtime=runtime(0.2, "sample"),
+        mem_mb=memory(300 + 2 * config["overlay"]["max_pixels"] / 2**20, 4),
+        runtime=runtime(0.02, "sample"),
     params:
         **STEP_PARAMS["deepzoom"],
     script:
         "../scripts/deepzoom.py"
+
+
+rule deepzoom_image:
+    """Write the Deep Zoom pyramid of a large sample's traced slices (grayscale): the layer every
+    method's confusion pyramid is drawn over."""
+    input:
+        plan=PATHS["plan"],
+        image=image_of,
+    output:
+        directory(PATHS["image_zoom"]),
+    log:
+        "logs/deepzoom_image/{sample}.log",
+    benchmark:
+        "benchmarks/deepzoom_image/{sample}.tsv"
+    conda:
+        "../envs/imaging.yaml"
+    threads: 1
+    resources:
+        mem_mb=memory(300 + 16 * config["overlay"]["max_pixels"] / 2**20, 16),
+        runtime=runtime(0.05, "sample"),
+    params:
+        **STEP_PARAMS["deepzoom_image"],
+    script:
+        "../scripts/deepzoom_image.py"

@@ -113,6 +113,7 @@ def main(smk):
             {
                 "method": m + (f", slice {z}" if len(zoom_slices) > 1 else ""),
                 "dzi": f"../overlays/{sample}/{m}.zoom/z{z:04d}.dzi",
+                "image": f"../overlays/{sample}/image.zoom/z{z:04d}.dzi",
                 "open": kind(m) != "",
                 "width": plan["shape"][2],
                 "height": plan["shape"][1],

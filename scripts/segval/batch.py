@@ -53,7 +53,15 @@ JOBS = {
         ("truth", "roi", "chunks", "pixel_size", "predictions"),
     ),
     "plot": (
-        ("plot_histogram", "plot_methods", "overlay", "overlay_tiles", "plot_tiles", "deepzoom"),
+        (
+            "plot_histogram",
+            "plot_methods",
+            "overlay",
+            "overlay_tiles",
+            "plot_tiles",
+            "deepzoom_image",
+            "deepzoom",
+        ),
         ("image", "truth", "chunks", "predictions", "tiled", "zoomed"),
     ),
 }
@@ -477,7 +485,23 @@ def _plot_calls(batch):
                     )
                 )
             if record["zoomed"]:
-                calls.append(batch.call("deepzoom", shown, [batch.path("zoom", **names)], **names))
+                calls.append(
+                    batch.call(
+                        "deepzoom",
+                        dict(plan=plan, labels=labels),
+                        [batch.path("zoom", **names)],
+                        **names,
+                    )
+                )
+        if record["zoomed"]:  # the layer under every method's zoomable overlay
+            calls.append(
+                batch.call(
+                    "deepzoom_image",
+                    dict(plan=plan, image=image),
+                    [batch.path("image_zoom", sample=sample)],
+                    sample=sample,
+                )
+            )
     return calls
 
 

@@ -5,12 +5,24 @@ height)))``; level ``k`` is the image reduced by ``2 ** (top - k)`` (level ``top
 resolution), cut into ``tile`` x ``tile`` PNGs ``<name>_files/<k>/<column>_<row>.png`` (no overlap),
 described by ``<name>.dzi``.  Viewers such as OpenSeadragon load only the tiles on screen.
 
+An overlay is shown as two layers that the viewer (OpenSeadragon, in the sample pages) draws one over
+the other: the image's pyramid (grayscale PNG, one per sample: every method shares it), and each
+method's confusion pyramid, a palette PNG of the codes whose palette holds the overlay's colours at
+the overlay's opacity (outside the ROI: transparent).  The browser's blend is the overlay's blend,
+and a method's pyramid costs a few bytes per tile instead of an RGB picture.
+
 Every level is reduced from the confusion codes, not from colours: a block shows FN, else FP, else
 TP, else TN (:func:`segval.downsample.block_confusion`), so one-pixel errors stay visible at every
 zoom level, as in the overlay previews.
 """
 
 import math
+import struct
+import zlib
+
+import numpy as np
+
+from segval.downsample import factor_for, reduced_slice
 
 #: Edge of the pyramid's tiles in pixels (OpenSeadragon's default).
 TILE = 256
@@ -59,4 +71,110 @@ def dzi_xml(width, height, tile=TILE):
         '<?xml version="1.0" encoding="UTF-8"?>\n'
         f'<Image xmlns="http://schemas.microsoft.com/deepzoom/2008" Format="png" Overlap="0" TileSize="{tile}">\n'
         f'<Size Width="{width}" Height="{height}"/>\n</Image>\n'
+    )
+
+
+def pyramid_bands(reader, z, tile_size, max_pixels, reduce, reduced=None):
+    """The Deep Zoom levels of slice ``z`` of ``reader``, as ``(level, y0, band)``: rows ``y0``
+    onwards of ``level`` (one row of tiles of the finer levels, the whole of the coarser ones).
+
+    Levels at least as coarse as a ``max_pixels`` preview come from one reduced copy held in memory;
+    finer ones are read from ``reader`` (``shape``, ``read(z, y0, y1, x0, x1)``) one row of tiles at
+    a time, so memory stays about one band of the full-resolution slice.  ``reduced``: that copy,
+    if the caller has made it already (:func:`preview_copy`).
+
+    Examples
+    --------
+    >>> from segval.downsample import block_max
+    >>> class Image:
+    ...     shape = (1, 3, 600)
+    ...     def read(self, z, y0, y1, x0, x1):
+    ...         return np.arange(600, dtype=np.uint16)[None, x0:x1].repeat(y1 - y0, axis=0)
+    >>> [(level, y0, band.shape, int(band.max())) for level, y0, band in
+    ...  pyramid_bands(Image(), 0, 16, 500, block_max)][:4]
+    [(10, 0, (3, 600), 599), (9, 0, (2, 300), 599), (8, 0, (1, 150), 599), (7, 0, (1, 75), 599)]
+    """
+    _, height, width = reader.shape
+    top = top_level(width, height)
+    coarse = factor_for((height, width), max_pixels)
+    if reduced is None:
+        reduced = preview_copy(reader, z, tile_size, max_pixels, reduce)
+    for level in range(top, -1, -1):
+        factor = 2 ** (top - level)
+        if factor >= coarse:  # the whole level, from the reduced copy
+            yield level, 0, reduce(reduced, factor // coarse)
+            continue
+        _, level_height = level_shape(width, height, level, top)
+        for y0 in range(0, level_height, TILE):
+            y1 = min(y0 + TILE, level_height)
+            yield (
+                level,
+                y0,
+                _reduced_rows(reader, z, y0 * factor, min(y1 * factor, height), factor, reduce),
+            )
+
+
+def preview_copy(reader, z, tile_size, max_pixels, reduce):
+    """Slice ``z`` reduced to at most ``max_pixels`` (the coarse levels of its pyramid)."""
+    _, height, width = reader.shape
+    return reduced_slice(reader, z, factor_for((height, width), max_pixels), tile_size, reduce)
+
+
+def _reduced_rows(reader, z, y0, y1, factor, reduce, band=1024):
+    """Rows ``y0:y1`` of slice ``z`` reduced by ``factor`` (blocks aligned to the slice's origin),
+    read ``band`` rows at a time."""
+    _, _, width = reader.shape
+    band = max(factor, band - band % factor)
+    parts = [
+        reduce(reader.read(z, top, min(top + band, y1), 0, width), factor)
+        for top in range(y0, y1, band)
+    ]
+    return np.concatenate(parts, axis=0)
+
+
+def write_pyramid(folder, name, width, height, bands, write_tile):
+    """Write ``<name>.dzi`` and ``<name>_files/<level>/<column>_<row>.png`` in ``folder`` from
+    :func:`pyramid_bands`, each tile with ``write_tile(path, tile)``."""
+    (folder / f"{name}.dzi").write_text(dzi_xml(width, height))
+    for level, band_y0, band in bands:
+        level_folder = folder / f"{name}_files" / str(level)
+        level_folder.mkdir(parents=True, exist_ok=True)
+        for column, row, x0, x1, y0, y1 in tiles_of(band.shape[1], band.shape[0]):
+            tile_row = row + band_y0 // TILE
+            write_tile(level_folder / f"{column}_{tile_row}.png", band[y0:y1, x0:x1])
+
+
+def palette_png(codes, palette):
+    """A palette PNG (8 bits per pixel, no filter) of a 2-D uint8 array of palette indices.
+
+    ``palette``: ``(red, green, blue, opacity)`` of each index, 0-255.  The encoder is this one
+    function (zlib level 1): the codes of a confusion map compress to a few hundred bytes a tile,
+    some twenty times faster than an RGB tile's PNG.
+
+    >>> import io, PIL.Image
+    >>> data = palette_png(np.array([[0, 1], [2, 1]], np.uint8),
+    ...                    [(0, 0, 0, 128), (255, 0, 255, 128), (255, 255, 0, 0)])
+    >>> picture = PIL.Image.open(io.BytesIO(data))
+    >>> picture.mode, np.asarray(picture).tolist(), picture.convert("RGBA").getpixel((1, 0))
+    ('P', [[0, 1], [2, 1]], (255, 0, 255, 128))
+    """
+    codes = np.ascontiguousarray(codes, dtype=np.uint8)
+    height, width = codes.shape
+    rows = np.zeros((height, width + 1), np.uint8)  # each row starts with its filter type: none
+    rows[:, 1:] = codes
+
+    def chunk(kind, data):
+        return (
+            struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(kind + data))
+        )
+
+    return b"".join(
+        [
+            b"\x89PNG\r\n\x1a\n",
+            chunk(b"IHDR", struct.pack(">IIBBBBB", width, height, 8, 3, 0, 0, 0)),
+            chunk(b"PLTE", bytes(value for entry in palette for value in entry[:3])),
+            chunk(b"tRNS", bytes(entry[3] for entry in palette)),
+            chunk(b"IDAT", zlib.compress(rows.tobytes(), 1)),
+            chunk(b"IEND", b""),
+        ]
     )

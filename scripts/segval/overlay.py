@@ -36,6 +36,22 @@ def to_uint8(image, low=None, high=None):
     return np.clip((image.astype(np.float64) - low) * scale, 0, 255).round().astype(np.uint8)
 
 
+def overlay_palette(alpha=0.5, colours=None):
+    """The overlay as a palette over the image: ``(red, green, blue, opacity)`` of each confusion
+    code, the colours at opacity ``1 - alpha`` and outside the ROI transparent, so that a viewer
+    drawing it over the image shows :func:`overlay`'s blend (up to rounding).
+
+    >>> overlay_palette(0.5)
+    [(0, 0, 0, 128), (255, 0, 255, 128), (255, 255, 0, 128), (0, 255, 255, 128), (0, 0, 0, 0)]
+    """
+    colours = {**ARTICLE_COLOURS, **(colours or {})}
+    opacity = int(round(255 * (1 - alpha)))
+    palette = [(0, 0, 0, 0)] * (IGNORED + 1)
+    for name, value in (("tn", TN), ("fp", FP), ("fn", FN), ("tp", TP)):
+        palette[value] = (*(int(c) for c in colours[name]), opacity)
+    return palette
+
+
 def overlay(image, code, alpha=0.5, colours=None):
     """Blend confusion colours over a grayscale uint8 image.
 

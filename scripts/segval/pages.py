@@ -407,18 +407,21 @@ def legend(colours):
     return f'<p class="legend note">Overlay colours:{keys}</p>'
 
 
-#: The zoom viewer: OpenSeadragon on a Deep Zoom pyramid; marks the page once a tile has loaded.
+#: The zoom viewer: OpenSeadragon on two Deep Zoom pyramids, the confusion codes (palette PNGs with
+#: the overlay's colours and opacity) over the image; marks the page once a tile has loaded.
 ZOOM_SCRIPT = r"""
 function startViewer(element) {
   if (element.getAttribute("data-started")) return;
   element.setAttribute("data-started", "yes");
-  // The pyramid described inline: browsers refuse to fetch the .dzi file of a page opened from disk.
-  var dzi = element.getAttribute("data-dzi");
-  var source = {Image: {xmlns: "http://schemas.microsoft.com/deepzoom/2008",
-    Url: dzi.replace(/\.dzi$/, "_files/"), Format: "png", Overlap: "0",
-    TileSize: element.getAttribute("data-tile"),
-    Size: {Width: element.getAttribute("data-width"), Height: element.getAttribute("data-height")}}};
-  var viewer = OpenSeadragon({element: element, tileSources: source,
+  // The pyramids described inline: browsers refuse to fetch the .dzi file of a page opened from disk.
+  function source(dzi) {
+    return {Image: {xmlns: "http://schemas.microsoft.com/deepzoom/2008",
+      Url: dzi.replace(/\.dzi$/, "_files/"), Format: "png", Overlap: "0",
+      TileSize: element.getAttribute("data-tile"),
+      Size: {Width: element.getAttribute("data-width"), Height: element.getAttribute("data-height")}}};
+  }
+  var layers = [source(element.getAttribute("data-image")), source(element.getAttribute("data-dzi"))];
+  var viewer = OpenSeadragon({element: element, tileSources: layers,
     prefixUrl: element.getAttribute("data-icons"), showNavigator: true, maxZoomPixelRatio: 8, drawer: "canvas",
     imageSmoothingEnabled: false});
   viewer.addHandler("tile-loaded", function () { document.body.setAttribute("data-zoom-tiles", "loaded"); });
@@ -466,8 +469,9 @@ def sample_page(
     metrics : list of dict
         Rows of the sample's metrics tables (image and slice scope).
     zooms : list of dict
-        ``{"method", "dzi", "width", "height", "open"}``: deep-zoom pyramids of full-resolution
-        overlays (``open``: shown when the page opens, else when its heading is clicked).
+        ``{"method", "dzi", "image", "width", "height", "open"}``: the Deep Zoom pyramids of a
+        full-resolution overlay: the confusion codes (``dzi``), drawn over the image's (``image``)
+        (``open``: shown when the page opens, else when its heading is clicked).
     viewer : str, optional
         Relative folder of OpenSeadragon (``openseadragon.min.js`` and ``images/``).
     """
@@ -507,7 +511,8 @@ def sample_page(
         for zoom in zooms:  # closed ones start their viewer when opened (a page may hold many)
             body.append(
                 f"<details{' open' if zoom.get('open') else ''}><summary>{esc(zoom['method'])}</summary>"
-                f'<div class="zoom" data-dzi="{esc(zoom["dzi"])}" data-width="{zoom["width"]}" '
+                f'<div class="zoom" data-dzi="{esc(zoom["dzi"])}" data-image="{esc(zoom["image"])}" '
+                f'data-width="{zoom["width"]}" '
                 f'data-height="{zoom["height"]}" data-tile="{zoom.get("tile", 256)}" '
                 f'data-icons="{esc(viewer)}/images/"></div></details>'
             )
