@@ -13,7 +13,6 @@ on 2 cores; needs ~8 GB of disk).  Prints Markdown tables and writes them to ben
 
 import argparse
 import csv
-import math
 import re
 import subprocess
 import sys
@@ -34,9 +33,7 @@ from segval.runner import peak_rss_by_rule
 HEIGHT, WIDTH = 8026, 17480
 DEFAULT_METHODS = yaml.safe_load((REPO / "config" / "config.yaml").read_text())["methods"]
 TRACED_EVERY = 5  # ground truth on every fifth slice, as expert tracing is expensive
-DENOISED = (
-    True  # --no-denoised: the setting for huge volumes (no stitched copy of the denoised image)
-)
+DENOISED = False  # --denoised: also stitch the denoised image (outputs.denoised: true)
 
 
 def make_stack(folder, slices):
@@ -85,7 +82,7 @@ def run(workdir, sheet, traced, cores, methods):
         "median_size": 3,
         "methods": methods,
         "metrics": {"boundary": False},
-        "outputs": {"denoised": DENOISED},
+        **({"outputs": {"denoised": True}} if DENOISED else {}),  # else the default (false)
     }
     workdir.mkdir(parents=True, exist_ok=True)
     (workdir / "config.yaml").write_text(yaml.safe_dump(config))
@@ -110,7 +107,7 @@ def run(workdir, sheet, traced, cores, methods):
 
 
 def job_table(workdir):
-    """{rule: (jobs, seconds, peak MB)}: seconds from Snakemake's benchmark files (the whole job,
+    """{rule: (jobs, seconds, peak MB, slowest job's seconds)}: seconds from Snakemake's benchmark files (the whole job,
     Python start-up included), peak RSS from the steps' own last log line (getrusage: exact, where
     the benchmark's sampling misses short jobs)."""
     rules = {}
@@ -121,14 +118,14 @@ def job_table(workdir):
             rule = "batch " + parts[-1].removesuffix(".tsv").split(".")[0]
         with open(path) as handle:
             row = next(csv.DictReader(handle, delimiter="\t"))
-        jobs, seconds, peak = rules.get(rule, (0, 0.0, 0.0))
-        rules[rule] = (jobs + 1, seconds + float(row["s"]), peak)
+        jobs, seconds, peak, slowest = rules.get(rule, (0, 0.0, 0.0, 0.0))
+        rules[rule] = (jobs + 1, seconds + float(row["s"]), peak, max(slowest, float(row["s"])))
     for rule, megabytes in peak_rss_by_rule(workdir / "logs").items():
         batch = re.fullmatch(r"(\w+?)_b\d{4}(_\w+)?", rule)
         rule = f"batch {batch.group(1)}" if batch else rule
         if rule in rules:
-            jobs, seconds, _ = rules[rule]
-            rules[rule] = (jobs, seconds, float(megabytes))
+            jobs, seconds, _, slowest = rules[rule]
+            rules[rule] = (jobs, seconds, float(megabytes), slowest)
     return rules
 
 
@@ -143,9 +140,9 @@ def disk_footprint(workdir):
 
 
 def report(title, rules, wall, cores, megapixels):
-    total = sum(seconds for _, seconds, _ in rules.values())
+    total = sum(seconds for _, seconds, _, _ in rules.values())
     lines = [f"### {title}", "", "| rule | jobs | seconds | peak RSS (MB) |", "|---|---|---|---|"]
-    for rule, (jobs, seconds, peak) in sorted(rules.items(), key=lambda item: -item[1][1]):
+    for rule, (jobs, seconds, peak, _) in sorted(rules.items(), key=lambda item: -item[1][1]):
         lines.append(f"| {rule} | {jobs} | {seconds:.1f} | {peak:.0f} |")
     lines += [
         "",
@@ -157,12 +154,75 @@ def report(title, rules, wall, cores, megapixels):
     return "\n".join(lines), total
 
 
+VOLUME_SLICES, NODE_CORES = 799, 16
+# The jobs' order on one node: the chunk jobs (denoise, then -- after the one threshold job --
+# segment and confusion) keep every core busy, and the image's zoom pyramid (which needs only the
+# plan) takes a core among them; then, side by side, the stitching of each output and what reads
+# it: the overlay previews, the confusion codes' zoom pyramids and the tile maps draw at most
+# `overlay.max_slices` (9) traced slices, the metrics read every traced slice's counts; then the
+# tables and pages.
+PER_SLICE_RULES = ("denoise", "segment", "confusion")
+EARLY_RULES = ("deepzoom_image",)  # grow with the shown slices, run among the chunk jobs
+SHOWN_RULES = ("overlay", "deepzoom", "plot_tiles")  # grow with the shown slices
+SERIAL_RULES = (  # run once each, whatever the slice count
+    "plan",
+    "threshold",
+    "plot_histogram",
+    "plot_methods",
+    "checked",
+    "summary",
+    "aggregate",
+    "select_method",
+    "plot_selection",
+    "pages",
+)
+
+
+def projection(rules, slices, traced, methods):
+    """Markdown: the run time of the 799-slice volume on one 16-core node, from a run of ``slices``
+    slices (``traced`` of them with ground truth), by the model above."""
+    volume_traced = len(range(0, VOLUME_SLICES, TRACED_EVERY))
+    shown = min(traced, 9)
+
+    def seconds(rule, which=1):  # which 1: summed over the jobs, 3: the slowest job
+        return rules[rule][which] if rule in rules else 0.0
+
+    per_slice = sum(seconds(r) for r in PER_SLICE_RULES) / slices
+    early = sum(seconds(r) for r in EARLY_RULES) * 9 / shown
+    chunk_phase = (VOLUME_SLICES * per_slice + early) / NODE_CORES
+    stitch_mask = seconds("stitch_mask", 3) / slices * VOLUME_SLICES
+    stitch_denoised = seconds("stitch_denoised", 3) / slices * VOLUME_SLICES
+    stitch_confusion = seconds("stitch_confusion", 3) / traced * volume_traced
+    drawing = max(seconds(r, 3) for r in SHOWN_RULES) * 9 / shown
+    metrics = seconds("metrics", 3) / traced * volume_traced
+    tail = max(stitch_mask, stitch_denoised, stitch_confusion + max(drawing, metrics))
+    serial = sum(seconds(r) for r in SERIAL_RULES)
+    total = chunk_phase + tail + serial
+    lines = [
+        f"### Projection: {VOLUME_SLICES} slices on one {NODE_CORES}-core node",
+        "",
+        f"- chunk jobs ({', '.join(PER_SLICE_RULES)}; every core busy): {per_slice:.2f} s of one core "
+        f"per slice, and the image's zoom pyramid {early:.0f} s -> ({VOLUME_SLICES} x {per_slice:.2f}"
+        f" + {early:.0f}) / {NODE_CORES} = {chunk_phase:.0f} s",
+        f"- then, side by side: stitching the masks {stitch_mask:.0f} s"
+        + (f", the denoised image {stitch_denoised:.0f} s" if stitch_denoised else "")
+        + f"; the confusion maps of the {volume_traced} traced slices {stitch_confusion:.0f} s, then "
+        f"the slowest drawing job at {min(9, volume_traced)} shown slices {drawing:.0f} s (from "
+        f"{shown} here) or metrics {metrics:.0f} s -> {tail:.0f} s",
+        f"- jobs run once ({', '.join(r for r in SERIAL_RULES if r in rules)}), summed: {serial:.0f} s",
+        f"- **projection: {total / 60:.1f} min** ({methods} methods, ground truth on every {TRACED_EVERY}th slice, boundary metrics off; assumes"
+        f" {NODE_CORES} chunk jobs scale linearly and storage that sustains their I/O)",
+        "",
+    ]
+    return "\n".join(lines)
+
+
 def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--slices", type=int, default=16)
     parser.add_argument("--cores", type=int, default=2)
     parser.add_argument("--keep", type=Path, help="work in this folder and keep it")
-    parser.add_argument("--no-denoised", action="store_true", help="outputs.denoised: false")
+    parser.add_argument("--denoised", action="store_true", help="outputs.denoised: true")
     parser.add_argument(
         "--methods",
         default=",".join(DEFAULT_METHODS),
@@ -171,7 +231,7 @@ def main():
     args = parser.parse_args()
     methods = args.methods.split(",")
     global DENOISED
-    DENOISED = not args.no_denoised
+    DENOISED = args.denoised
     out = []
     with tempfile.TemporaryDirectory() as scratch:
         root = args.keep or Path(scratch)
@@ -225,41 +285,11 @@ def main():
             f"### Disk footprint of the {args.slices}-slice run\n\n"
             + disk_footprint(root / "stack_run")
         )
-        # Per-slice jobs run in parallel; stitching copies every slice's tiles in one job per output
-        # (serial in the slices, but the outputs' jobs run side by side: the slowest one counts);
-        # the rest (threshold, overlay, metrics, plots) does not grow with the slice count
-        # (overlays show at most 9 slices).
-        per_slice_rules = ("denoise", "segment", "confusion")
-        per_slice = sum(rules[r][1] for r in per_slice_rules if r in rules) / args.slices
-        stitch_jobs = {  # seconds per slice of one stitching job of each rule
-            rule: rules[rule][1] / rules[rule][0] / args.slices
-            for rule in ("stitch_denoised", "stitch_mask", "stitch_confusion")
-            if rule in rules
-        }
-        stitched = sum(rules[r][1] for r in stitch_jobs)
-        fixed = total - per_slice * args.slices - stitched
-        slowest = max(stitch_jobs.values(), default=0.0)
-        without = max([v for r, v in stitch_jobs.items() if r != "stitch_denoised"], default=0.0)
-        projected = 799 * per_slice / 16 + 799 * slowest + fixed
-        projected_without = 799 * per_slice / 16 + 799 * without + fixed
-        out.append(
-            "### Projection: 799 slices on one 16-core node\n\n"
-            f"- per-slice jobs (denoise, segment, confusion; in parallel): {per_slice:.2f} s of one core per slice "
-            f"-> 799 x {per_slice:.2f} / 16 = {799 * per_slice / 16:.0f} s\n"
-            "- stitching (one job per output, side by side, each copying every slice's compressed tiles): "
-            + ", ".join(f"{rule} {value:.3f} s per slice" for rule, value in stitch_jobs.items())
-            + f" -> the slowest, {799 * slowest:.0f} s\n"
-            f"- the rest (plan, threshold, metrics, overlay, plots): {fixed:.0f} s, independent of the slice count\n"
-            f"- projection: {projected / 60:.1f} min; without the stitched denoised copy "
-            f"(`outputs.denoised: false`): {projected_without / 60:.1f} min (assumes 16 jobs in parallel scale "
-            "linearly, storage that sustains the measured per-slice I/O for 16 jobs, ground truth on every "
-            f"fifth slice, {len(methods)} methods, boundary metrics off)\n"
-        )
+        out.append(projection(rules, args.slices, len(traced), len(methods)))
     text = "\n".join(out)
     print(text)
     (REPO / "bench" / "out").mkdir(parents=True, exist_ok=True)
     (REPO / "bench" / "out" / "workflow.md").write_text(text)
-    return math.isfinite(projected)
 
 
 if __name__ == "__main__":

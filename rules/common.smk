@@ -367,21 +367,29 @@ def planned_shape(sample):
         return None
 
 
-def memory(base_mb, bytes_per_tile_pixel=0, halo=0, bytes_per_slice_pixel=0):
+def memory(base_mb, bytes_per_tile_pixel=0, halo=0, bytes_per_slice_pixel=0, shared_reads=False):
     """A rule's `mem_mb`: a base (interpreter, libraries, small tables) plus what grows with the tile
     (bytes per pixel of a tile with its halo), or with a whole slice for the steps that need one;
-    doubled on each retry (`--retries`).  The figures come from bench/bench_workflow.py's peak RSS
-    per rule, with a margin."""
+    doubled on each retry (`--retries`).  ``shared_reads``: the job holds one chunk of the image (and
+    of a mask) that its methods' steps share (segval.runner.SharedReads).  The figures come from
+    bench/bench_workflow.py's peak RSS per rule, with a margin."""
 
     def mem_mb(wildcards, attempt):
         tile_pixels = (TILE + 2 * halo) ** 2
-        slice_pixels = 0
+        slice_pixels = chunk_bytes = 0
+        shape = planned_shape(wildcards.sample) if "sample" in wildcards.keys() else None
         if bytes_per_slice_pixel and "sample" in wildcards.keys():
-            _, height, width = planned_shape(wildcards.sample) or (1, 8026, 17480)  # a KESM slice
+            _, height, width = shape or (1, 8026, 17480)  # a KESM slice
             slice_pixels = height * width
+        if shared_reads and len(METHODS) > 1:
+            pixels = min(config["tiling"]["chunk_megapixels"] * 1e6, math.prod(shape or (2**40,)))
+            bits = re.search(r"\d+", plan_dtype(wildcards.sample)) if shape else None
+            itemsize = int(bits.group()) // 8 if bits else (1 if shape else 4)  # uint16: 2
+            chunk_bytes = pixels * (itemsize + 1)
         megabytes = (
             base_mb
             + (bytes_per_tile_pixel * tile_pixels + bytes_per_slice_pixel * slice_pixels) / 2**20
+            + chunk_bytes / 2**20
         )
         return int(math.ceil(megabytes * attempt))
 
@@ -997,11 +1005,14 @@ def batch_memory(samples):
         [LOCAL_HALO, config["metrics"]["boundary_halo"]] + [chain_halo(c) for c in CHAINS.values()]
     )
     slice_pixels = max(math.prod(BATCH_PLANS[s].shape[1:]) for s in samples)
+    image_pixels = max(math.prod(BATCH_PLANS[s].shape) for s in samples)
     megabytes = (
         500
         + 64 * (TILE + 2 * halo) ** 2 / 2**20
         + (8 * slice_pixels / 2**20 if POSTPROCESS else 0)
         + 12 * config["overlay"]["max_pixels"] / 2**20
+        # the image (up to 4 bytes a pixel) and a mask, shared by its methods' steps (SharedReads)
+        + (5 * image_pixels / 2**20 if len(METHODS) > 1 else 0)
     )
     return lambda wildcards, attempt: int(math.ceil(megabytes * attempt))
 

@@ -52,7 +52,13 @@ rule segment:
         "../envs/filters.yaml"
     threads: 1
     resources:
-        mem_mb=memory(300, 64, halo=LOCAL_HALO, bytes_per_slice_pixel=8 if POSTPROCESS else 0),
+        mem_mb=memory(
+            300,
+            64,
+            halo=LOCAL_HALO,
+            bytes_per_slice_pixel=8 if POSTPROCESS else 0,
+            shared_reads=True,
+        ),
         runtime=runtime(0.05 * len(METHODS)),
     params:
         **STEP_PARAMS["segment"],

@@ -9,7 +9,7 @@ from segval.columns import TILE_COUNT_COLUMNS
 from segval.files import atomic_output
 from segval.masks import MaskReader
 from segval.metrics import confusion_counts, confusion_map
-from segval.runner import run_step
+from segval.runner import run_step, shared_reader
 from segval.stitching import ChunkSet, write_mask_chunk
 from segval.tables import write_tsv
 from segval.tiling import load_manifest
@@ -24,6 +24,12 @@ def main(smk):
     roi = MaskReader(smk.input.roi[0]) if smk.input.roi else None  # outside: not compared (code 4)
     truths = MaskReader(smk.input.truth, smk.params.truth_rule, slices=manifest["truth"]["slices"])
     masks = ChunkSet(list(smk.input.masks), plan.subset(smk.params.mask_chunks))
+    # Every method of the job is compared with the same truth: read once (SharedReads).
+    slices = tuple(manifest["truth"]["slices"])
+    read_truth = shared_reader(
+        smk, "truth", (str(smk.input.truth), smk.params.truth_rule, slices), truths.read
+    )
+    read_roi = roi and shared_reader(smk, "roi", tuple(smk.input.roi), roi.read)
     with masks, truths:
 
         def code_tiles():
@@ -32,8 +38,8 @@ def main(smk):
                     continue
                 bounds = (tile.y0, tile.y1, tile.x0, tile.x1)
                 predicted = masks.read(tile.z, *bounds) != 0
-                truth = truths.read(tile.z, *bounds)
-                inside = roi.read(tile.z, *bounds) if roi else None
+                truth = read_truth(tile.z, *bounds)
+                inside = read_roi(tile.z, *bounds) if roi else None
                 rows.append({**tile.__dict__, **confusion_counts(truth, predicted, inside)})
                 if smk.params.boundary:
                     summary = tile_boundary_distances(

@@ -37,7 +37,9 @@ def main(smk):
                 stats.add(tile.z - chunk.z0, core, tile.row, tile.col, mask=inside)
                 yield core
 
-        # Stored raw: dense intermediate data barely compresses and is read back at disk speed.
+        # Stored raw: dense intermediate data barely compresses and is read back at disk speed.  No
+        # pyramid levels: only the stitched denoised image (outputs.denoised, off by default) has
+        # them, and its stitching job builds them.
         shape = (chunk.z1 - chunk.z0, chunk.y1 - chunk.y0, width)
         write_tiles(
             smk.output.denoised,
@@ -46,7 +48,6 @@ def main(smk):
             dtype,
             plan.tile_size,
             compress=False,
-            pyramid=plan.pyramid(chunk, "mean"),
         )
     with atomic_output(smk.output.histogram) as tmp:
         stats.save(tmp, chunk.z0)

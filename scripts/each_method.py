@@ -7,15 +7,16 @@ the step's own ``main`` (``scripts/<step>.py``) with that method's inputs and ou
 import logging
 import time
 
-from segval.runner import load_step, method_calls, run_step, step_arguments
+from segval.runner import SharedReads, load_step, method_calls, run_step, step_arguments
 
 log = logging.getLogger("segval")
 
 
 def main(smk):
+    shared = SharedReads()  # the chunk (or ground truth) every method's step reads, read once
     for call in method_calls(smk):
         started = time.perf_counter()
-        load_step(call["step"]).main(step_arguments(call, smk.config))
+        load_step(call["step"]).main(step_arguments(call, smk.config, shared))
         log.info(
             "%s %s: %.2f s",
             call["step"],

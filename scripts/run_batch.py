@@ -15,7 +15,7 @@ from pathlib import Path
 from segval.batch import files_of, handed_on_files, job_calls, scratch_files, written_by
 from segval.errors import SegvalError
 from segval.files import atomic_output
-from segval.runner import load_step, run_step, step_arguments
+from segval.runner import SharedReads, load_step, run_step, step_arguments
 from segval.tables import write_tsv
 
 log = logging.getLogger("segval")
@@ -33,11 +33,12 @@ def main(smk):
     scratch, _ = scratch_files(context, calls)
     remove(scratch)  # left by a killed run
     failed, written = [], []
+    shared = SharedReads()  # what the steps of several methods read of the same image, read once
     for call in calls:
         started = time.perf_counter()
         names = " ".join(f"{key}={value}" for key, value in call.get("wildcards", {}).items())
         try:
-            load_step(call["step"]).main(step_arguments(call, smk.config))
+            load_step(call["step"]).main(step_arguments(call, smk.config, shared))
         except SegvalError as error:
             if call["step"] != "plan":
                 raise

@@ -7,9 +7,9 @@ import json
 import numpy as np
 
 from segval.local_thresholds import local_halo, local_mask
-from segval.masks import MaskReader, ThresholdTable, apply_threshold
+from segval.masks import MaskReader, ThresholdTable, mask_bytes
 from segval.postprocess import fill_small_holes, remove_small_objects
-from segval.runner import run_step
+from segval.runner import run_step, shared_reader
 from segval.stitching import ChunkSet, write_mask_chunk
 from segval.tiling import Plan, read_padded
 
@@ -29,8 +29,11 @@ def main(smk):
         table = ThresholdTable(result)
     min_object, max_hole = smk.params.min_object_size, smk.params.max_hole_size
     roi = MaskReader(smk.input.roi[0]) if smk.input.roi else None  # background outside the ROI
+    read_roi = roi and shared_reader(smk, "roi", tuple(smk.input.roi), roi.read)
 
     with ChunkSet(list(smk.input.denoised), neighbours) as denoised:
+        # Every method of the job thresholds the same tiles: read once (SharedReads).
+        read = shared_reader(smk, "denoised", tuple(smk.input.denoised), denoised.read)
 
         def tile_mask(tile):
             if local:
@@ -39,10 +42,10 @@ def main(smk):
                 )
                 mask = local_mask(padded, name, params)
             else:
-                values = denoised.read(tile.z, tile.y0, tile.y1, tile.x0, tile.x1)
-                mask = apply_threshold(values, table.threshold(tile.z, tile.row, tile.col))
-            if roi:
-                mask &= roi.read(tile.z, tile.y0, tile.y1, tile.x0, tile.x1)
+                values = read(tile.z, tile.y0, tile.y1, tile.x0, tile.x1)
+                mask = mask_bytes(values, table.threshold(tile.z, tile.row, tile.col))  # 0/255
+            if roi:  # a bool or 0/255 mask, times the ROI (0/1)
+                mask = mask * read_roi(tile.z, tile.y0, tile.y1, tile.x0, tile.x1)
             return mask
 
         def cleaned_tiles():
@@ -66,7 +69,10 @@ def main(smk):
             else (tile_mask(tile) for tile in plan.tiles(chunk))
         )
         shape = (chunk.z1 - chunk.z0, chunk.y1 - chunk.y0, width)
-        tiles = (np.ascontiguousarray(mask).view(np.uint8) * np.uint8(255) for mask in masks)
+        tiles = (
+            mask if mask.dtype == np.uint8 else mask.view(np.uint8) * np.uint8(255)
+            for mask in map(np.ascontiguousarray, masks)
+        )
         positions = [(t.z, t.y0, t.x0) for t in plan.tiles(chunk)]
         zarr_image = smk.input.zarr[0] if smk.input.zarr else None
         pyramid = plan.pyramid(chunk, "max")

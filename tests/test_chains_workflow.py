@@ -56,6 +56,7 @@ def config_of(sheet, chains, methods=METHODS, tiling=TILING):
         "preprocess": chains,
         "metrics": {"boundary": False},
         "tiling": tiling,
+        "outputs": {"denoised": True},
     }
 
 

@@ -44,6 +44,7 @@ def test_background_subtraction_chain_is_tile_exact_and_helps(uneven):
         "metrics": {"boundary": False},
         "preprocess": [{"bgmedian": 51}, {"median": 3}],
         "tiling": {"tile_size": 64, "chunk_megapixels": 0.05},  # bands: halos of 26 px cross chunks
+        "outputs": {"denoised": True},
     }
     run_snakemake(root / "bg", config)
     inverted = 255 - image

@@ -150,6 +150,7 @@ def test_tiles_that_do_and_do_not_divide_the_image_are_exact(tmp_path, median_si
         "median_size": median_size,
         "methods": ["li"],
         "tiling": {"tile_size": tile_size, "chunk_megapixels": 0.05},  # bands of tile rows
+        "outputs": {"denoised": True},
     }
     run_snakemake(tmp_path / "run", config)
     plan = json.loads((tmp_path / "run/results/plans/p.json").read_text())

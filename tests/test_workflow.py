@@ -98,7 +98,13 @@ def dataset(tmp_path_factory):
 @pytest.fixture(scope="module")
 def demo_run(tmp_path_factory, dataset):
     workdir = tmp_path_factory.mktemp("run")
-    config = {"samples": str(dataset), "invert": True, "median_size": 3, "methods": METHODS}
+    config = {
+        "samples": str(dataset),
+        "invert": True,
+        "median_size": 3,
+        "methods": METHODS,
+        "outputs": {"denoised": True},
+    }
     run_snakemake(workdir, config)
     return workdir, config
 

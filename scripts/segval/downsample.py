@@ -106,9 +106,32 @@ def block_mean(image, factor):
     return means.astype(image.dtype)
 
 
+def _halved_max_uint8(image):
+    """:func:`block_max` by 2 of a uint8 image: the rows' maxima, then each pair of columns read as
+    one 16-bit number (contiguous, about 3 x faster than strided columns).
+
+    >>> image = np.array([[1, 9, 3, 0, 7], [4, 2, 8, 5, 6], [0, 0, 0, 0, 1]], np.uint8)
+    >>> _halved_max_uint8(image).tolist() == _combine(image, 2, np.maximum, 0).tolist() == [
+    ...     [9, 8, 7], [0, 0, 1]]
+    True
+    """
+    rows = _padded(image, 2, 0)
+    rows = np.maximum(rows[0::2], rows[1::2])
+    pairs = rows.view(np.uint16)
+    return np.maximum(pairs & 0xFF, pairs >> 8).astype(np.uint8)
+
+
 def block_max(image, factor):
-    """Maximum of each block (a mask keeps any foreground)."""
+    """Maximum of each block (a mask keeps any foreground).
+
+    >>> block_max(np.array([[0, 255, 0], [0, 0, 0], [0, 0, 255]], np.uint8), 2).tolist()
+    [[255, 0], [0, 255]]
+    """
     if factor == 1:
+        return image
+    if image.dtype == np.uint8 and factor & (factor - 1) == 0:
+        for _ in range(factor.bit_length() - 1):
+            image = _halved_max_uint8(image)
         return image
     if image.dtype == bool:
         lowest = False

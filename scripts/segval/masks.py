@@ -156,6 +156,26 @@ def apply_threshold(values, threshold):
     return values > threshold
 
 
+def mask_bytes(values, threshold):
+    """The mask ``values > threshold`` as mask files hold it: uint8, 0 or 255.
+
+    The same pixels as :func:`apply_threshold`; for uint8 images in one pass (OpenCV's binary
+    threshold: for integers, ``v > t`` exactly when ``v > floor(t)``) rather than a comparison and a
+    multiplication.
+
+    >>> values = np.array([[0, 96, 97, 255]], np.uint8)
+    >>> mask_bytes(values, 96.5).tolist(), mask_bytes(values, -3).tolist(), mask_bytes(values, None).tolist()
+    ([[0, 0, 255, 255]], [[255, 255, 255, 255]], [[0, 0, 0, 0]])
+    """
+    values = np.asarray(values)
+    if values.dtype == np.uint8 and threshold is not None and 0 <= threshold < 255:
+        import cv2  # only here: the module's readers do without it
+
+        cut = float(np.floor(threshold))
+        return cv2.threshold(np.ascontiguousarray(values), cut, 255, cv2.THRESH_BINARY)[1]
+    return apply_threshold(values, threshold).view(np.uint8) * np.uint8(255)
+
+
 class ThresholdTable:
     """Thresholds of one method for every unit of its scope, looked up per tile.
 

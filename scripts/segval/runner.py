@@ -110,7 +110,59 @@ class Named(list):
         return self._names.items()
 
 
-def step_arguments(call, config):
+class SharedReads:
+    """Regions read once in a job that runs a step for each method of the same chunk.
+
+    The ``segment`` step of each method reads the same denoised chunk, the ``confusion`` step of
+    each method the same ground truth: the first call reads a region, the next get the same array
+    (made read-only).  One source per kind is held at a time -- a new source (another chunk or
+    image) replaces it -- so memory follows the chunk size.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> reads, calls = SharedReads(), []
+    >>> def read(z, y0, y1, x0, x1):
+    ...     calls.append((z, y0))
+    ...     return np.zeros((y1 - y0, x1 - x0))
+    >>> first = reads.reader("truth", ("t.tif",), read)(0, 0, 2, 0, 2)
+    >>> again = reads.reader("truth", ("t.tif",), read)(0, 0, 2, 0, 2)
+    >>> again is first, first.flags.writeable, calls
+    (True, False, [(0, 0)])
+    >>> _ = reads.reader("truth", ("u.tif",), read)(0, 0, 2, 0, 2)  # another image: read anew
+    >>> calls
+    [(0, 0), (0, 0)]
+    """
+
+    def __init__(self):
+        self._held = {}  # kind: (source, {region: array})
+
+    def reader(self, kind, source, read):
+        """``read`` (``read(z, y0, y1, x0, x1)``) of ``source`` (a key: its files and options),
+        remembering what it returns."""
+        held_source, regions = self._held.get(kind, (None, None))
+        if held_source != source:
+            regions = {}
+            self._held[kind] = (source, regions)
+
+        def shared(*region):
+            if region not in regions:
+                values = read(*region)
+                values.flags.writeable = False
+                regions[region] = values
+            return regions[region]
+
+        return shared
+
+
+def shared_reader(smk, kind, source, read):
+    """``read``, shared with the job's other steps of the same ``kind`` and ``source`` when the step
+    runs as one of several in a job (``smk.shared``, see :class:`SharedReads`), else itself."""
+    shared = getattr(smk, "shared", None)
+    return shared.reader(kind, source, read) if shared is not None else read
+
+
+def step_arguments(call, config, shared=None):
     """The ``snakemake``-like object a step's ``main`` reads, for one step of a batch job.
 
     Parameters
@@ -126,8 +178,11 @@ def step_arguments(call, config):
     >>> smk = step_arguments({"step": "metrics", "output": {"metrics": "m.tsv"}}, {})
     >>> smk.rule, smk.output.metrics, smk.output[0], list(smk.input)
     ('metrics', 'm.tsv', 'm.tsv', [])
+
+    ``shared``: the job's :class:`SharedReads`, for steps run one after the other on the same chunk.
     """
     return SimpleNamespace(
+        shared=shared,
         rule=call["step"],
         input=Named(call.get("input")),
         output=Named(call.get("output")),
