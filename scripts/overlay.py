@@ -12,7 +12,7 @@ from segval.downsample import block_confusion, block_max, block_mean, factor_for
 from segval.io import ImageReader, write_png
 from segval.metrics import TN, TP
 from segval.overlay import overlay, to_uint8
-from segval.runner import run_step
+from segval.runner import run_step, shared_reader
 from segval.tiling import load_manifest
 
 
@@ -63,8 +63,15 @@ def main(smk):
         ImageReader(smk.input.image, channel=smk.params.channel) as image,
         ImageReader(smk.input.labels) as labels,
     ):
+        # Every method's overlay of the sample shows the same reduced image: made once per job.
+        preview = shared_reader(
+            smk,
+            "preview",
+            (str(smk.input.image), smk.params.channel, factor),
+            lambda z: reduced_slice(image, z, factor, plan.tile_size, block_mean),
+        )
         for z in shown:
-            gray = reduced_slice(image, z, factor, plan.tile_size, block_mean)
+            gray = preview(z)
             z_label = label_slice[z] if label_slice else z
             code = reduced_slice(
                 labels,

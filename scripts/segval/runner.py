@@ -114,8 +114,8 @@ class SharedReads:
     """Regions read once in a job that runs a step for each method of the same chunk.
 
     The ``segment`` step of each method reads the same denoised chunk, the ``confusion`` step of
-    each method the same ground truth: the first call reads a region, the next get the same array
-    (made read-only).  One source per kind is held at a time -- a new source (another chunk or
+    each method the same ground truth, the ``overlay`` step the same reduced image: the first call
+    reads a region, the next get the same array (made read-only).  One source per kind is held at a time -- a new source (another chunk or
     image) replaces it -- so memory follows the chunk size.
 
     Examples
