@@ -367,11 +367,19 @@ def planned_shape(sample):
         return None
 
 
-def memory(base_mb, bytes_per_tile_pixel=0, halo=0, bytes_per_slice_pixel=0, shared_reads=False):
+def memory(
+    base_mb,
+    bytes_per_tile_pixel=0,
+    halo=0,
+    bytes_per_slice_pixel=0,
+    shared_reads=False,
+    levels=False,
+):
     """A rule's `mem_mb`: a base (interpreter, libraries, small tables) plus what grows with the tile
     (bytes per pixel of a tile with its halo), or with a whole slice for the steps that need one;
     doubled on each retry (`--retries`).  ``shared_reads``: the job holds one chunk of the image (and
-    of a mask) that its methods' steps share (segval.runner.SharedReads).  The figures come from
+    of a mask) that its methods' steps share (segval.runner.SharedReads); ``levels``: it holds the
+    pyramid levels of a uint8 chunk it writes (a third of its pixels).  The figures come from
     bench/bench_workflow.py's peak RSS per rule, with a margin."""
 
     def mem_mb(wildcards, attempt):
@@ -381,8 +389,8 @@ def memory(base_mb, bytes_per_tile_pixel=0, halo=0, bytes_per_slice_pixel=0, sha
         if bytes_per_slice_pixel and "sample" in wildcards.keys():
             _, height, width = shape or (1, 8026, 17480)  # a KESM slice
             slice_pixels = height * width
+        pixels = min(config["tiling"]["chunk_megapixels"] * 1e6, math.prod(shape or (2**40,)))
         if shared_reads and len(METHODS) > 1:
-            pixels = min(config["tiling"]["chunk_megapixels"] * 1e6, math.prod(shape or (2**40,)))
             bits = re.search(r"\d+", plan_dtype(wildcards.sample)) if shape else None
             itemsize = int(bits.group()) // 8 if bits else (1 if shape else 4)  # uint16: 2
             chunk_bytes = pixels * (itemsize + 1)
@@ -390,6 +398,7 @@ def memory(base_mb, bytes_per_tile_pixel=0, halo=0, bytes_per_slice_pixel=0, sha
             base_mb
             + (bytes_per_tile_pixel * tile_pixels + bytes_per_slice_pixel * slice_pixels) / 2**20
             + chunk_bytes / 2**20
+            + (pixels / 3 / 2**20 if levels else 0)
         )
         return int(math.ceil(megabytes * attempt))
 
@@ -1013,6 +1022,7 @@ def batch_memory(samples):
         + 12 * config["overlay"]["max_pixels"] / 2**20
         # the image (up to 4 bytes a pixel) and a mask, shared by its methods' steps (SharedReads)
         + (5 * image_pixels / 2**20 if len(METHODS) > 1 else 0)
+        + image_pixels / 3 / 2**20  # the pyramid levels of a mask being written
     )
     return lambda wildcards, attempt: int(math.ceil(megabytes * attempt))
 

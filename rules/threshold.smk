@@ -58,6 +58,7 @@ rule segment:
             halo=LOCAL_HALO,
             bytes_per_slice_pixel=8 if POSTPROCESS else 0,
             shared_reads=True,
+            levels=True,
         ),
         runtime=runtime(0.05 * len(METHODS)),
     params:
@@ -88,7 +89,7 @@ rule import_prediction:
         "../envs/imaging.yaml"
     threads: 1
     resources:
-        mem_mb=memory(300, 16),
+        mem_mb=memory(300, 16, levels=True),
         runtime=runtime(0.1),
     params:
         **STEP_PARAMS["import_prediction"],

@@ -34,7 +34,9 @@ rule confusion:
         "../envs/filters.yaml"
     threads: 1
     resources:
-        mem_mb=memory(300, 48, halo=config["metrics"]["boundary_halo"], shared_reads=True),
+        mem_mb=memory(
+            300, 48, halo=config["metrics"]["boundary_halo"], shared_reads=True, levels=True
+        ),
         runtime=runtime((0.4 if config["metrics"]["boundary"] else 0.05) * len(METHODS)),
     params:
         **STEP_PARAMS["confusion"],
@@ -72,7 +74,7 @@ rule confusion_given:
         "../envs/filters.yaml"
     threads: 1
     resources:
-        mem_mb=memory(300, 48, halo=config["metrics"]["boundary_halo"]),
+        mem_mb=memory(300, 48, halo=config["metrics"]["boundary_halo"], levels=True),
         runtime=runtime(0.4 if config["metrics"]["boundary"] else 0.05),
     params:
         **STEP_PARAMS["confusion"],

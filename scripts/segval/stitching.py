@@ -2,8 +2,8 @@
 
 A job writes its chunk (whole slices, or a band of whole tile rows) as a tiled TIFF; when slices are
 large it also writes their downsampled pyramid levels as SubIFDs, computed from the tiles as they
-stream past (level 1) and from scratch files on disk (deeper levels), so memory stays at a few
-tiles.  Stitching then only copies compressed tiles, level by level, from the chunk files into the
+stream past (level 1) and from the level above (deeper levels), held in memory: a third of the
+chunk's pixels at most.  Stitching then only copies compressed tiles, level by level, from the chunk files into the
 sample's OME-TIFF: no decoding, no re-encoding, so it runs at disk speed whatever the stack size.
 Only when a slice is split into bands (slices larger than the chunk budget) are its pyramid levels
 recomputed while stitching.
@@ -48,11 +48,16 @@ def _stack_shape(slices, height, width):
 
 
 class _Level:
-    """One pyramid level kept in a raw scratch file, readable like an image (``read``)."""
+    """One pyramid level, readable like an image (``read``): kept in a raw scratch file at
+    ``path`` (a stitched image's levels grow with the image), or in memory (``path`` None: a chunk's,
+    which are a third of the chunk at most, and whose file pages would cost more than the pixels)."""
 
-    def __init__(self, shape, dtype, path):
+    def __init__(self, shape, dtype, path=None):
         self.shape, self.dtype = tuple(shape), np.dtype(dtype)
-        self._store = np.memmap(path, dtype=self.dtype, mode="w+", shape=self.shape)
+        if path is None:
+            self._store = np.empty(self.shape, self.dtype)
+        else:
+            self._store = np.memmap(path, dtype=self.dtype, mode="w+", shape=self.shape)
 
     def put(self, z, y0, x0, block):
         self._store[z, y0 : y0 + block.shape[0], x0 : x0 + block.shape[1]] = block
@@ -68,7 +73,7 @@ class _Level:
                     yield np.ascontiguousarray(self._store[z, y0 : y0 + tile, x0 : x0 + tile])
 
 
-def _halved(source, reducer, tile, path):
+def _halved(source, reducer, tile, path=None):
     """The next pyramid level of ``source`` (an image-like), built block by block."""
     slices, height, width = source.shape
     level = _Level((slices, -(-height // 2), -(-width // 2)), source.dtype, path)
@@ -82,11 +87,13 @@ def _halved(source, reducer, tile, path):
 
 
 def _write_levels(tif, first_level, factors, reducer, tile, scratch, options):
-    """Write pyramid levels 1.. as SubIFD series (level 1 is given, deeper ones are built)."""
+    """Write pyramid levels 1.. as SubIFD series (level 1 is given, deeper ones are built, in
+    ``scratch`` files or, if None, in memory)."""
     level = first_level
     for index, _ in enumerate(factors):
         if index:
-            level = _halved(level, reducer, tile, Path(scratch) / f"level{index + 1}.raw")
+            store = Path(scratch) / f"level{index + 1}.raw" if scratch else None
+            level = _halved(level, reducer, tile, store)
         tif.write(level.tiles(tile), shape=_stack_shape(*level.shape), subfiletype=1, **options)
 
 
@@ -127,12 +134,9 @@ def write_tiles(path, tiles, shape, dtype, tile_size, compress=True, pyramid=Non
     options = dict(MASK_COMPRESSION) if compress else {}
     # minisblack + axes: a 3- or 4-page stack must not be taken for an RGB(A) image.
     options.update(photometric="minisblack", tile=(tile_size, tile_size), dtype=dtype, maxworkers=1)
-    with atomic_output(path) as tmp, scratch_dir(path) as scratch:
-        first = (
-            _Level((slices, -(-height // 2), -(-width // 2)), dtype, Path(scratch) / "level1.raw")
-            if factors
-            else None
-        )
+    with atomic_output(path) as tmp:
+        # A chunk's pyramid levels are held in memory (a third of the chunk at most).
+        first = _Level((slices, -(-height // 2), -(-width // 2)), dtype) if factors else None
 
         def level0():
             positions = (
@@ -158,7 +162,7 @@ def write_tiles(path, tiles, shape, dtype, tile_size, compress=True, pyramid=Non
                 **kwargs,
             )
             if factors:
-                _write_levels(tif, first, factors, REDUCERS[pyramid], tile_size, scratch, options)
+                _write_levels(tif, first, factors, REDUCERS[pyramid], tile_size, None, options)
 
 
 class ChunkSet:
