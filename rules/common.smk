@@ -43,6 +43,8 @@ from segval.ngff import (
     is_zarr,
 )  # noqa: E402  (stdlib only: JSON metadata)
 from segval.headers import image_shape  # noqa: E402  (stdlib only: image headers)
+from segval.runner import SHARED_READS_BYTES  # noqa: E402
+from segval.tiling import LEVELS_IN_MEMORY_BYTES  # noqa: E402
 from segval.batch import JOBS as BATCH_JOBS, image_name, rescalable, written_by  # noqa: E402
 from segval.tiling import Plan, parse_slices  # noqa: E402
 from segval.tiling import plan as tiling_plan  # noqa: E402
@@ -393,12 +395,12 @@ def memory(
         if shared_reads and len(METHODS) > 1:
             bits = re.search(r"\d+", plan_dtype(wildcards.sample)) if shape else None
             itemsize = int(bits.group()) // 8 if bits else (1 if shape else 4)  # uint16: 2
-            chunk_bytes = pixels * (itemsize + 1)
+            chunk_bytes = min(pixels * (itemsize + 1), SHARED_READS_BYTES)
         megabytes = (
             base_mb
             + (bytes_per_tile_pixel * tile_pixels + bytes_per_slice_pixel * slice_pixels) / 2**20
             + chunk_bytes / 2**20
-            + (pixels / 3 / 2**20 if levels else 0)
+            + (min(pixels / 3, LEVELS_IN_MEMORY_BYTES) / 2**20 if levels else 0)
         )
         return int(math.ceil(megabytes * attempt))
 
@@ -1021,8 +1023,8 @@ def batch_memory(samples):
         + (8 * slice_pixels / 2**20 if POSTPROCESS else 0)
         + 12 * config["overlay"]["max_pixels"] / 2**20
         # the image (up to 4 bytes a pixel) and a mask, shared by its methods' steps (SharedReads)
-        + (5 * image_pixels / 2**20 if len(METHODS) > 1 else 0)
-        + image_pixels / 3 / 2**20  # the pyramid levels of a mask being written
+        + (min(5 * image_pixels, SHARED_READS_BYTES) / 2**20 if len(METHODS) > 1 else 0)
+        + min(image_pixels / 3, LEVELS_IN_MEMORY_BYTES) / 2**20  # a mask's pyramid levels
     )
     return lambda wildcards, attempt: int(math.ceil(megabytes * attempt))
 

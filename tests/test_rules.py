@@ -247,10 +247,12 @@ def test_the_snakefile_imports_only_numpy_free_segval_modules(tmp_path):
         "segval.ngff",
         "segval.pages",
         "segval.batch",
+        "segval.runner",
     }, imported
     code = (
         "from segval.spec import parse_method, local_halo, chain_halo; from segval.tiling import Plan, plan; "
-        "import segval.batch, segval.checks, segval.errors, segval.headers, segval.ngff, segval.pages; "
+        "import segval.batch, segval.checks, segval.errors, segval.headers, segval.ngff, segval.pages, "
+        "segval.runner; "
         "print(parse_method('sauvola:k=0.3')[0], local_halo('niblack'), chain_halo([('median', 5)]), "
         "len(plan((2, 100, 100), 64, 0.01).chunks))"
     )

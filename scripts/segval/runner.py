@@ -110,13 +110,20 @@ class Named(list):
         return self._names.items()
 
 
+#: The most a job holds of what its steps share (:class:`SharedReads`): the whole chunk at the
+#: default chunk size (a 17480 x 8026 KESM slice is 140 MB); beyond it, reads are not kept, so a
+#: job's memory stays bounded however large `tiling.chunk_megapixels` is set.
+SHARED_READS_BYTES = 512 * 2**20
+
+
 class SharedReads:
     """Regions read once in a job that runs a step for each method of the same chunk.
 
     The ``segment`` step of each method reads the same denoised chunk, the ``confusion`` step of
     each method the same ground truth, the ``overlay`` step the same reduced image: the first call
-    reads a region, the next get the same array (made read-only).  One source per kind is held at a time -- a new source (another chunk or
-    image) replaces it -- so memory follows the chunk size.
+    reads a region, the next get the same array (made read-only).  One source per kind is held at a
+    time -- a new source (another chunk or image) replaces it -- and at most ``budget`` bytes in
+    all: regions past it are read each time.
 
     Examples
     --------
@@ -132,10 +139,19 @@ class SharedReads:
     >>> _ = reads.reader("truth", ("u.tif",), read)(0, 0, 2, 0, 2)  # another image: read anew
     >>> calls
     [(0, 0), (0, 0)]
+    >>> small = SharedReads(budget=40)  # room for one 2 x 2 float64 region (32 bytes)
+    >>> shared = small.reader("truth", ("t.tif",), read)
+    >>> _ = [shared(z, 0, 2, 0, 2) for z in (1, 2, 1, 2)]
+    >>> calls[2:]
+    [(1, 0), (2, 0), (2, 0)]
     """
 
-    def __init__(self):
+    def __init__(self, budget=SHARED_READS_BYTES):
         self._held = {}  # kind: (source, {region: array})
+        self._budget = budget
+
+    def _bytes(self):
+        return sum(a.nbytes for _, regions in self._held.values() for a in regions.values())
 
     def reader(self, kind, source, read):
         """``read`` (``read(z, y0, y1, x0, x1)``) of ``source`` (a key: its files and options),
@@ -144,13 +160,17 @@ class SharedReads:
         if held_source != source:
             regions = {}
             self._held[kind] = (source, regions)
+        held = [self._bytes()]
 
         def shared(*region):
-            if region not in regions:
-                values = read(*region)
+            if region in regions:
+                return regions[region]
+            values = read(*region)
+            if held[0] + values.nbytes <= self._budget:
                 values.flags.writeable = False
                 regions[region] = values
-            return regions[region]
+                held[0] += values.nbytes
+            return values
 
         return shared
 

@@ -2,8 +2,8 @@
 
 A job writes its chunk (whole slices, or a band of whole tile rows) as a tiled TIFF; when slices are
 large it also writes their downsampled pyramid levels as SubIFDs, computed from the tiles as they
-stream past (level 1) and from the level above (deeper levels), held in memory: a third of the
-chunk's pixels at most.  Stitching then only copies compressed tiles, level by level, from the chunk files into the
+stream past (level 1) and from the level above (deeper levels), held in memory (a third of the
+chunk's pixels) or, for large chunks, in scratch files, so memory stays bounded.  Stitching then only copies compressed tiles, level by level, from the chunk files into the
 sample's OME-TIFF: no decoding, no re-encoding, so it runs at disk speed whatever the stack size.
 Only when a slice is split into bands (slices larger than the chunk budget) are its pyramid levels
 recomputed while stitching.
@@ -13,6 +13,7 @@ With ``outputs.format: ome-zarr`` there is no stitching: the same jobs also hand
 :mod:`segval.ngff`).
 """
 
+import math
 from pathlib import Path
 from uuid import NAMESPACE_URL, uuid5
 
@@ -23,6 +24,7 @@ from segval.downsample import REDUCERS
 from segval.files import atomic_output, scratch_dir
 from segval.io import ImageReader
 from segval.ngff import written_plan
+from segval.tiling import LEVELS_IN_MEMORY_BYTES
 
 #: Codec of masks and confusion maps, chunks and final files alike (so that stitching copies the
 #: compressed tiles instead of re-encoding them): PackBits, the baseline TIFF codec every reader
@@ -134,9 +136,13 @@ def write_tiles(path, tiles, shape, dtype, tile_size, compress=True, pyramid=Non
     options = dict(MASK_COMPRESSION) if compress else {}
     # minisblack + axes: a 3- or 4-page stack must not be taken for an RGB(A) image.
     options.update(photometric="minisblack", tile=(tile_size, tile_size), dtype=dtype, maxworkers=1)
-    with atomic_output(path) as tmp:
-        # A chunk's pyramid levels are held in memory (a third of the chunk at most).
-        first = _Level((slices, -(-height // 2), -(-width // 2)), dtype) if factors else None
+    level_shape = (slices, -(-height // 2), -(-width // 2))
+    # Pyramid levels in memory (a third of the chunk) up to LEVELS_IN_MEMORY_BYTES, else in scratch
+    # files: a job's memory stays bounded however large its chunk.
+    in_memory = math.prod(level_shape) * dtype.itemsize * 4 / 3 <= LEVELS_IN_MEMORY_BYTES
+    with atomic_output(path) as tmp, scratch_dir(path) as scratch:
+        store = None if in_memory else Path(scratch) / "level1.raw"
+        first = _Level(level_shape, dtype, store) if factors else None
 
         def level0():
             positions = (
@@ -162,7 +168,15 @@ def write_tiles(path, tiles, shape, dtype, tile_size, compress=True, pyramid=Non
                 **kwargs,
             )
             if factors:
-                _write_levels(tif, first, factors, REDUCERS[pyramid], tile_size, None, options)
+                _write_levels(
+                    tif,
+                    first,
+                    factors,
+                    REDUCERS[pyramid],
+                    tile_size,
+                    None if in_memory else scratch,
+                    options,
+                )
 
 
 class ChunkSet:

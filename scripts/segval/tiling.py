@@ -16,6 +16,10 @@ Two levels of cutting, each for its own reason:
 import json
 from dataclasses import dataclass
 
+#: The most a chunk's pyramid levels are held in memory while it is written (a third of a 17480 x
+#: 8026 slice's mask is 47 MB); larger ones go to scratch files.
+LEVELS_IN_MEMORY_BYTES = 256 * 2**20
+
 
 @dataclass(frozen=True)
 class Tile:
