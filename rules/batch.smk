@@ -10,21 +10,20 @@ def _rule_name(*parts):
     return "_".join(re.sub(r"\W", "_", part) for part in parts)
 
 
-# (job, chain, the jobs it follows, seconds per megapixel and chain)
-_DENOISE = [f"denoise.{prep}" for prep in PREPS]
-_BATCH_JOBS = (
-    [("plan", None, [], 0.02)]
-    + [("denoise", prep, ["plan"], 0.05) for prep in PREPS]
-    + [
-        ("segment", None, ["plan", *_DENOISE], 0.1 * len(METHODS)),
-        ("validate", None, ["plan", "segment"], 0.4 * len(METHODS)),
-        ("plot", None, ["plan", *_DENOISE, "segment", "validate"], 0.1 * len(METHODS)),
-    ]
-)
+# What each job follows, and its seconds per megapixel and chain (runtime).
+_DENOISE = [step for step in BATCH_STEPS if step.startswith("denoise.")]
+_UPSTREAM = {
+    "plan": ([], 0.02),
+    "denoise": (["plan"], 0.05),
+    "segment": (["plan", *_DENOISE], 0.1 * len(METHODS)),
+    "validate": (["plan", "segment"], 0.4 * len(METHODS)),
+    "plot": (["plan", *_DENOISE, "segment", "validate"], 0.1 * len(METHODS)),
+}
 
 for _batch, _samples in BATCHES.items():
-    for _job, _prep, _upstream, _seconds in _BATCH_JOBS:
-        _step = f"{_job}.{_prep}" if _prep else _job
+    for _step in BATCH_STEPS:
+        _job, _, _prep = _step.partition(".")
+        _upstream, _seconds = _UPSTREAM[_job]
         # Denoised chunks that are not kept go with their manifest, once the jobs reading them ran.
         _temporary = _job == "denoise" and not config["outputs"]["keep_intermediates"]
 

@@ -543,10 +543,8 @@ def final_outputs():
         targets += ["results/aggregate.tsv", "results/selection.tsv", "results/plots/selection.png"]
     # Images processed in batches: each batch job's manifest (the job writes all their files);
     # temporary denoised chunks' manifests only while the jobs reading them need them.
-    denoise = (
-        [f"denoise.{prep}" for prep in PREPS] if config["outputs"]["keep_intermediates"] else []
-    )
-    steps = ["plan", *denoise, "segment", "validate", "plot"]
+    keep = config["outputs"]["keep_intermediates"]
+    steps = [step for step in BATCH_STEPS if keep or not step.startswith("denoise.")]
     targets += [batch_manifest(batch, step) for batch in BATCHES for step in steps]
     # ... and the files of theirs that have gone (Snakemake checks the outputs it is asked for)
     targets += [f for b in BATCHES for step in steps for f in batch_outputs(b, step)]
@@ -748,6 +746,12 @@ def _batches():
 
 
 BATCHES, BATCH_PLANS = _batches()
+# The steps of each batch, in order: its jobs (segval.batch.JOBS), `denoise` once per chain.
+BATCH_STEPS = [
+    step
+    for job in BATCH_JOBS
+    for step in ([f"denoise.{prep}" for prep in PREPS] if job == "denoise" else [job])
+]
 CHUNKED = [sample for sample in SAMPLES if sample not in BATCH_PLANS]
 
 
