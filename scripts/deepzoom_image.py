@@ -15,6 +15,10 @@ from segval.tiling import load_manifest
 def main(smk):
     manifest, plan = load_manifest(smk.input.plan)
     _, height, width = plan.shape
+
+    def write_tile(path, tile):
+        write_png(path, tile, atomic=False)  # the folder is renamed into place whole
+
     with (
         atomic_output(smk.output[0]) as folder,
         ImageReader(smk.input.image, channel=smk.params.channel) as image,
@@ -33,9 +37,7 @@ def main(smk):
                 width,
                 height,
                 ((level, y0, to_uint8(band, low, high)) for level, y0, band in bands),
-                lambda path, tile: write_png(
-                    path, tile, atomic=False
-                ),  # the folder is renamed whole
+                write_tile,
             )
 
 

@@ -107,29 +107,14 @@ def pyramid_bands(reader, z, tile_size, max_pixels, reduce, reduced=None):
         _, level_height = level_shape(width, height, level, top)
         for y0 in range(0, level_height, TILE):
             y1 = min(y0 + TILE, level_height)
-            yield (
-                level,
-                y0,
-                _reduced_rows(reader, z, y0 * factor, min(y1 * factor, height), factor, reduce),
-            )
+            rows = (y0 * factor, min(y1 * factor, height))
+            yield level, y0, reduced_slice(reader, z, factor, 1024, reduce, rows)
 
 
 def preview_copy(reader, z, tile_size, max_pixels, reduce):
     """Slice ``z`` reduced to at most ``max_pixels`` (the coarse levels of its pyramid)."""
     _, height, width = reader.shape
     return reduced_slice(reader, z, factor_for((height, width), max_pixels), tile_size, reduce)
-
-
-def _reduced_rows(reader, z, y0, y1, factor, reduce, band=1024):
-    """Rows ``y0:y1`` of slice ``z`` reduced by ``factor`` (blocks aligned to the slice's origin),
-    read ``band`` rows at a time."""
-    _, _, width = reader.shape
-    band = max(factor, band - band % factor)
-    parts = [
-        reduce(reader.read(z, top, min(top + band, y1), 0, width), factor)
-        for top in range(y0, y1, band)
-    ]
-    return np.concatenate(parts, axis=0)
 
 
 def write_pyramid(folder, name, width, height, bands, write_tile):

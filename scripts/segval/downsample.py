@@ -158,14 +158,16 @@ def block_confusion(code, factor):
 REDUCERS = {"mean": block_mean, "max": block_max, "confusion": block_confusion}
 
 
-def reduced_slice(reader, z, factor, band_rows, reduce):
+def reduced_slice(reader, z, factor, band_rows, reduce, rows=None):
     """Slice ``z`` of an image-like ``reader`` (``shape``, ``read(z, y0, y1, x0, x1)``) reduced by
     ``factor`` with ``reduce``, read in bands of about ``band_rows`` rows (a multiple of the factor,
-    so the result equals reducing the whole slice; memory ~ one band)."""
+    so the result equals reducing the whole slice; memory ~ one band).  ``rows``: ``(y0, y1)``, only
+    these rows (``y0`` a multiple of ``factor``)."""
     _, height, width = reader.shape
+    first, last = rows or (0, height)
     band_rows = max(factor, band_rows - band_rows % factor)
     bands = (
-        reader.read(z, y0, min(y0 + band_rows, height), 0, width)
-        for y0 in range(0, height, band_rows)
+        reader.read(z, y0, min(y0 + band_rows, last), 0, width)
+        for y0 in range(first, last, band_rows)
     )
     return np.concatenate([reduce(band, factor) for band in bands], axis=0)
