@@ -26,10 +26,10 @@ def main(smk):
         folder.mkdir()
         for z in manifest["truth"]["slices"][: smk.params.max_slices]:
             args = (image, z, plan.tile_size, smk.params.max_pixels, block_mean)
-            preview = preview_copy(*args)
-            low, high = (  # the overlay preview's display range
-                (None, None) if preview.dtype == np.uint8 else np.percentile(preview, [0.5, 99.5])
-            )
+            preview, low, high = None, None, None  # uint8: shown as it is
+            if image.dtype != np.uint8:  # the overlay preview's display range, read first
+                preview = preview_copy(*args)
+                low, high = np.percentile(preview, [0.5, 99.5])
             bands = pyramid_bands(*args, reduced=preview)
             write_pyramid(
                 folder,

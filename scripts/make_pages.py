@@ -10,6 +10,7 @@ import shutil
 import cv2
 
 from segval import pages
+from segval.deepzoom import TILE
 from segval.files import atomic_output
 from segval.runner import run_step
 from segval.tables import read_tsv
@@ -117,6 +118,7 @@ def main(smk):
                 "open": kind(m) != "",
                 "width": plan["shape"][2],
                 "height": plan["shape"][1],
+                "tile": TILE,
             }
             for m in order
             for z in zoom_slices

@@ -681,6 +681,17 @@ def test_atomic_output_replaces_only_on_success(tmp_path):
     assert sorted(os.listdir(tmp_path)) == ["out.ome.tif"]
 
 
+def test_atomic_output_replaces_a_folder(tmp_path):
+    # A rerun job (e.g. new overlay colours) writes its Deep Zoom folder again over the old one.
+    target = tmp_path / "a.zoom"
+    for version in ("old", "new"):
+        with atomic_output(target) as tmp:
+            tmp.mkdir()
+            (tmp / f"{version}.png").write_text(version)
+    assert sorted(os.listdir(target)) == ["new.png"]
+    assert sorted(os.listdir(tmp_path)) == ["a.zoom"]
+
+
 def test_the_next_write_removes_what_a_killed_writer_left(tmp_path):
     # A SIGKILLed job cannot clean up: its temporary file and scratch folder (another pid) stay
     # until the resumed run writes the same target.  Other targets' temporaries are left alone.

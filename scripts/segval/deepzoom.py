@@ -24,8 +24,9 @@ import numpy as np
 
 from segval.downsample import factor_for, reduced_slice
 
-#: Edge of the pyramid's tiles in pixels (OpenSeadragon's default).
-TILE = 256
+#: Edge of the pyramid's tiles in pixels: 512 (rather than OpenSeadragon's 256) writes a quarter as
+#: many files, and a slice's pyramid costs mostly its files' creation.
+TILE = 512
 
 
 def top_level(width, height):
@@ -50,8 +51,8 @@ def level_shape(width, height, level, top):
 def tiles_of(width, height, tile=TILE):
     """``(column, row, x0, x1, y0, y1)`` of the tiles of a ``width`` x ``height`` level.
 
-    >>> list(tiles_of(300, 200))
-    [(0, 0, 0, 256, 0, 200), (1, 0, 256, 300, 0, 200)]
+    >>> list(tiles_of(600, 200))
+    [(0, 0, 0, 512, 0, 200), (1, 0, 512, 600, 0, 200)]
     """
     for row, y0 in enumerate(range(0, height, tile)):
         for column, x0 in enumerate(range(0, width, tile)):
@@ -63,7 +64,7 @@ def dzi_xml(width, height, tile=TILE):
 
     >>> print(dzi_xml(300, 200), end="")
     <?xml version="1.0" encoding="UTF-8"?>
-    <Image xmlns="http://schemas.microsoft.com/deepzoom/2008" Format="png" Overlap="0" TileSize="256">
+    <Image xmlns="http://schemas.microsoft.com/deepzoom/2008" Format="png" Overlap="0" TileSize="512">
     <Size Width="300" Height="200"/>
     </Image>
     """
@@ -78,10 +79,13 @@ def pyramid_bands(reader, z, tile_size, max_pixels, reduce, reduced=None):
     """The Deep Zoom levels of slice ``z`` of ``reader``, as ``(level, y0, band)``: rows ``y0``
     onwards of ``level`` (one row of tiles of the finer levels, the whole of the coarser ones).
 
-    Levels at least as coarse as a ``max_pixels`` preview come from one reduced copy held in memory;
-    finer ones are read from ``reader`` (``shape``, ``read(z, y0, y1, x0, x1)``) one row of tiles at
-    a time, so memory stays about one band of the full-resolution slice.  ``reduced``: that copy,
-    if the caller has made it already (:func:`preview_copy`).
+    The slice is read once, one row of tiles at a time; each finer level is reduced from the level
+    above as pairs of its bands stream past, down to the ``max_pixels`` preview's scale, which is
+    kept whole and gives the coarser levels.  Memory stays about two rows of tiles of the
+    full-resolution slice (``reduce`` must compose: reducing by 2 twice equals reducing by 4, as
+    the maximum and the confusion codes' ranking do; a mean differs only by rounding).
+    ``reduced``: the preview's copy, if the caller has made it already (:func:`preview_copy`),
+    which the coarse levels then come from.
 
     Examples
     --------
@@ -93,22 +97,46 @@ def pyramid_bands(reader, z, tile_size, max_pixels, reduce, reduced=None):
     >>> [(level, y0, band.shape, int(band.max())) for level, y0, band in
     ...  pyramid_bands(Image(), 0, 16, 500, block_max)][:4]
     [(10, 0, (3, 600), 599), (9, 0, (2, 300), 599), (8, 0, (1, 150), 599), (7, 0, (1, 75), 599)]
+
+    Every level equals the slice reduced in one step:
+
+    >>> image = np.random.default_rng(1).integers(0, 9, (1100, 1300)).astype(np.uint8)
+    >>> class Whole:
+    ...     shape = (1,) + image.shape
+    ...     def read(self, z, y0, y1, x0, x1):
+    ...         return image[y0:y1, x0:x1]
+    >>> levels = {}
+    >>> for level, y0, band in pyramid_bands(Whole(), 0, 16, 20_000, block_max):
+    ...     levels.setdefault(level, []).append(band)
+    >>> all(np.array_equal(np.concatenate(levels[11 - k]), block_max(image, 2**k)) for k in range(12))
+    True
     """
     _, height, width = reader.shape
     top = top_level(width, height)
     coarse = factor_for((height, width), max_pixels)
+    steps = coarse.bit_length() - 1  # the finer levels: factors 1, 2, ... coarse / 2
+    held = {}  # step: the first band of a pair of that level, waiting for the second
+    parts = []  # the preview's scale, band by band (unless given)
+
+    def passing(step, y0, band):  # a band of the level reduced by 2 ** step, starting at row y0
+        if step == steps:
+            parts.append(band)
+            return
+        yield top - step, y0, band
+        _, level_height = level_shape(width, height, top - step, top)
+        if (y0 // TILE) % 2 == 0 and y0 + TILE < level_height:
+            held[step] = band
+            return
+        first = held.pop(step, None)
+        pair = band if first is None else np.concatenate([first, band])
+        yield from passing(step + 1, (y0 - (0 if first is None else TILE)) // 2, reduce(pair, 2))
+
+    for y0 in range(0, height, TILE):
+        yield from passing(0, y0, reader.read(z, y0, min(y0 + TILE, height), 0, width))
     if reduced is None:
-        reduced = preview_copy(reader, z, tile_size, max_pixels, reduce)
-    for level in range(top, -1, -1):
-        factor = 2 ** (top - level)
-        if factor >= coarse:  # the whole level, from the reduced copy
-            yield level, 0, reduce(reduced, factor // coarse)
-            continue
-        _, level_height = level_shape(width, height, level, top)
-        for y0 in range(0, level_height, TILE):
-            y1 = min(y0 + TILE, level_height)
-            rows = (y0 * factor, min(y1 * factor, height))
-            yield level, y0, reduced_slice(reader, z, factor, 1024, reduce, rows)
+        reduced = np.concatenate(parts)
+    for level in range(top - steps, -1, -1):  # the coarser levels, whole, from the preview's copy
+        yield level, 0, reduce(reduced, 2 ** (top - level) // coarse)
 
 
 def preview_copy(reader, z, tile_size, max_pixels, reduce):

@@ -52,7 +52,15 @@ def atomic_output(path):
     tmp = path.with_name(f".{path.name}.partial-{os.getpid()}{''.join(path.suffixes[-2:])}")
     try:
         yield tmp
-        os.replace(tmp, path)
+        if tmp.is_dir() and path.is_dir() and not path.is_symlink():
+            # A folder cannot be renamed onto a non-empty one: the old one steps aside first (if
+            # killed right then, the target is absent and the old one is a leftover).
+            old = path.with_name(f".{path.name}.partial-{os.getpid()}-old")
+            os.replace(path, old)
+            os.replace(tmp, path)
+            shutil.rmtree(old, ignore_errors=True)
+        else:
+            os.replace(tmp, path)
     finally:
         if tmp.is_dir():
             shutil.rmtree(tmp)

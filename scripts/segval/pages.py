@@ -469,9 +469,9 @@ def sample_page(
     metrics : list of dict
         Rows of the sample's metrics tables (image and slice scope).
     zooms : list of dict
-        ``{"method", "dzi", "image", "width", "height", "open"}``: the Deep Zoom pyramids of a
+        ``{"method", "dzi", "image", "width", "height", "tile", "open"}``: the Deep Zoom pyramids of a
         full-resolution overlay: the confusion codes (``dzi``), drawn over the image's (``image``)
-        (``open``: shown when the page opens, else when its heading is clicked).
+        (``tile``: their tile size; ``open``: shown when the page opens, else when its heading is clicked).
     viewer : str, optional
         Relative folder of OpenSeadragon (``openseadragon.min.js`` and ``images/``).
     """
@@ -513,7 +513,7 @@ def sample_page(
                 f"<details{' open' if zoom.get('open') else ''}><summary>{esc(zoom['method'])}</summary>"
                 f'<div class="zoom" data-dzi="{esc(zoom["dzi"])}" data-image="{esc(zoom["image"])}" '
                 f'data-width="{zoom["width"]}" '
-                f'data-height="{zoom["height"]}" data-tile="{zoom.get("tile", 256)}" '
+                f'data-height="{zoom["height"]}" data-tile="{zoom["tile"]}" '
                 f'data-icons="{esc(viewer)}/images/"></div></details>'
             )
     body.append("<h2>Overlays</h2>")
