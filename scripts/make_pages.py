@@ -10,7 +10,6 @@ import shutil
 import cv2
 
 from segval import pages
-from segval.deepzoom import TILE
 from segval.files import atomic_output
 from segval.runner import run_step
 from segval.tables import read_tsv
@@ -118,7 +117,9 @@ def main(smk):
                 "open": kind(m) != "",
                 "width": plan["shape"][2],
                 "height": plan["shape"][1],
-                "tile": TILE,
+                "tile": pages.dzi_tile_size(
+                    os.path.join(results, "overlays", sample, f"{m}.zoom", f"z{z:04d}.dzi")
+                ),
             }
             for m in order
             for z in zoom_slices

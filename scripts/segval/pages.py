@@ -14,6 +14,7 @@ Examples
 
 import html
 import math
+import re
 
 #: What each column of the ranking means (tool tips of the table headers).
 HELP = {
@@ -389,6 +390,19 @@ def index_page(selection, summary_rows, samples, selection_plot=None, title="seg
         )
     body.append("</div>")
     return document(title, "\n".join(body))
+
+
+def dzi_tile_size(path):
+    """The tile size a Deep Zoom descriptor (``.dzi``) declares: the viewer must use the pyramid's.
+
+    >>> import pathlib, tempfile
+    >>> dzi = pathlib.Path(tempfile.mkdtemp()) / "z0000.dzi"
+    >>> _ = dzi.write_text('<Image Format="png" Overlap="0" TileSize="512"><Size/></Image>')
+    >>> dzi_tile_size(dzi)
+    512
+    """
+    with open(path) as handle:
+        return int(re.search(r'TileSize="(\d+)"', handle.read()).group(1))
 
 
 def legend(colours):

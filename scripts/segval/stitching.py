@@ -17,6 +17,7 @@ import math
 from pathlib import Path
 from uuid import NAMESPACE_URL, uuid5
 
+import imagecodecs
 import numpy as np
 import tifffile
 
@@ -28,9 +29,11 @@ from segval.tiling import LEVELS_IN_MEMORY_BYTES
 
 #: Codec of masks and confusion maps, chunks and final files alike (so that stitching copies the
 #: compressed tiles instead of re-encoding them): PackBits, the baseline TIFF codec every reader
-#: (ImageJ, Fiji/Bio-Formats, napari, QuPath) supports; it shrinks binary masks ~40x at ~450 MP/s,
-#: about twice as fast as Deflate.
+#: (ImageJ, Fiji/Bio-Formats, napari, QuPath) supports; it shrinks binary masks ~40x at ~1 GP/s
+#: (:func:`packbits_tiles`), several times faster than Deflate.
 MASK_COMPRESSION = {"compression": "packbits"}
+#: Longest PackBits packet: rows are encoded in pieces of this many bytes (see packbits_tiles).
+PACKBITS_PIECE = 128
 #: Pyramid levels are added (each halving the slice) until the largest side is at most this.
 PYRAMID_TOP = 2048
 
@@ -88,6 +91,41 @@ def _halved(source, reducer, tile, path=None):
     return level
 
 
+def packbits_tiles(tiles, tile_size):
+    """The PackBits encoding of each tile of a tiled TIFF (edge tiles padded with zeros to
+    ``tile_size``, as TIFF wants), each row encoded in pieces of :data:`PACKBITS_PIECE` bytes.
+
+    Any sequence of packets that stays within a row is valid PackBits, so every reader decodes it;
+    pieces of 128 bytes (the longest packet) encode masks and confusion codes about twice as fast
+    as whole rows (imagecodecs' encoder slows down on long runs), for some 8 % more bytes.
+
+    >>> tile = np.zeros((256, 200), np.uint8); tile[3, 150:] = 255
+    >>> data = next(packbits_tiles([tile], 256))
+    >>> decoded = np.frombuffer(imagecodecs.packbits_decode(data), np.uint8).reshape(256, 256)
+    >>> np.array_equal(decoded[:, :200], tile), int(decoded[:, 200:].max()), len(data)
+    (True, 0, 1028)
+    """
+    for tile in tiles:
+        height, width = tile.shape
+        if (height, width) != (tile_size, tile_size):
+            padded = np.zeros((tile_size, tile_size), tile.dtype)
+            padded[:height, :width] = tile
+            tile = padded
+        rows = np.ascontiguousarray(tile).view(np.uint8).reshape(tile_size, -1)
+        if rows.shape[1] % PACKBITS_PIECE == 0:
+            rows = rows.reshape(tile_size, -1, PACKBITS_PIECE)
+        yield imagecodecs.packbits_encode(rows, axis=-1)
+
+
+def _encoded(tiles, tile_size, options):
+    """``tiles`` as tifffile should get them: PackBits encoded here (see packbits_tiles), else as
+    they are (tifffile encodes them, or stores them raw)."""
+    compression = options.get("compression")
+    if compression == "packbits" or (isinstance(compression, int) and compression == 32773):
+        return packbits_tiles(tiles, tile_size)
+    return tiles
+
+
 def _write_levels(tif, first_level, factors, reducer, tile, scratch, options):
     """Write pyramid levels 1.. as SubIFD series (level 1 is given, deeper ones are built, in
     ``scratch`` files or, if None, in memory)."""
@@ -96,7 +134,12 @@ def _write_levels(tif, first_level, factors, reducer, tile, scratch, options):
         if index:
             store = Path(scratch) / f"level{index + 1}.raw" if scratch else None
             level = _halved(level, reducer, tile, store)
-        tif.write(level.tiles(tile), shape=_stack_shape(*level.shape), subfiletype=1, **options)
+        tif.write(
+            _encoded(level.tiles(tile), tile, options),
+            shape=_stack_shape(*level.shape),
+            subfiletype=1,
+            **options,
+        )
 
 
 def write_mask_chunk(path, tiles, shape, tile_size, pyramid, zarr_image=None, positions=None):
@@ -160,7 +203,7 @@ def write_tiles(path, tiles, shape, dtype, tile_size, compress=True, pyramid=Non
             tmp, bigtiff=slices * height * width * dtype.itemsize > 2**31
         ) as tif:
             tif.write(
-                level0(),
+                _encoded(level0(), tile_size, options),
                 shape=(slices, height, width),
                 subifds=len(factors),
                 metadata={"axes": "ZYX"},
