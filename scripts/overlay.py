@@ -79,6 +79,7 @@ def main(smk):
                 factor,
                 plan.tile_size,
                 block_confusion if smk.params.has_truth else block_max,
+                levels=True,  # the confusion map's (or mask's) own pyramid level, if it has it
             )
             if not smk.params.has_truth:  # no ground truth: predicted foreground in the TP colour
                 code = np.where(code != 0, TP, TN).astype(np.uint8)

@@ -129,7 +129,7 @@ def main(smk):
             panels.append(
                 (
                     title(method, threshold_path, metrics_path, slices > 1),
-                    reduced_slice(reader, z, factor, plan.tile_size, block_max),
+                    reduced_slice(reader, z, factor, plan.tile_size, block_max, levels=True),
                 )
             )
     # One axes in inches over the whole figure, every panel an image in it: a fixed layout costs

@@ -158,13 +158,19 @@ def block_confusion(code, factor):
 REDUCERS = {"mean": block_mean, "max": block_max, "confusion": block_confusion}
 
 
-def reduced_slice(reader, z, factor, band_rows, reduce, rows=None):
+def reduced_slice(reader, z, factor, band_rows, reduce, rows=None, levels=False):
     """Slice ``z`` of an image-like ``reader`` (``shape``, ``read(z, y0, y1, x0, x1)``) reduced by
     ``factor`` with ``reduce``, read in bands of about ``band_rows`` rows (a multiple of the factor,
     so the result equals reducing the whole slice; memory ~ one band).  ``rows``: ``(y0, y1)``, only
-    these rows (``y0`` a multiple of ``factor``)."""
+    these rows (``y0`` a multiple of ``factor``).  ``levels``: read the file's own pyramid level of
+    that factor instead, when it has one (``reader.pyramid_level``): only for segval's masks and
+    confusion maps, whose levels were reduced with ``reduce`` (the same pixels, without decoding
+    the full resolution)."""
     _, height, width = reader.shape
     first, last = rows or (0, height)
+    level = reader.pyramid_level(factor) if levels else None
+    if level is not None:
+        return np.array(level.read(z, first // factor, -(-last // factor), 0, level.shape[2]))
     band_rows = max(factor, band_rows - band_rows % factor)
     bands = (
         reader.read(z, y0, min(y0 + band_rows, last), 0, width)

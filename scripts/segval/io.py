@@ -316,10 +316,11 @@ def _open_tiff(path):
         tif.close()
 
 
-def _tiff_layout(tif, path):
-    """The layout of a TIFF's first series; a file that breaks while being parsed is reported."""
+def _tiff_layout(tif, path, level=0):
+    """The layout of a TIFF's first series (or of its pyramid ``level``); a file that breaks while
+    being parsed is reported."""
     try:
-        return _TiffLayout(tif, path)
+        return _TiffLayout(tif, path, level)
     except SegvalError:
         raise
     except (IndexError, ValueError, OSError, struct.error, tifffile.TiffFileError) as error:
@@ -329,10 +330,10 @@ def _tiff_layout(tif, path):
 class _TiffLayout:
     """Map segval's (slice, channel) to the pages of a TIFF's first series."""
 
-    def __init__(self, tif, path):
+    def __init__(self, tif, path, level=0):
         if not tif.series:
             raise SegvalError("the TIFF holds no image", path, "re-export the image")
-        series = tif.series[0]
+        series = tif.series[0].levels[level] if level else tif.series[0]
         axes, shape = series.axes, tuple(series.shape)
         separate = series.keyframe.planarconfig == 2 and axes.endswith("SYX")
         if axes.endswith("YXS") or separate:  # colour samples stored per pixel, or as planes
@@ -492,13 +493,46 @@ class ImageReader:
         self._raster = None  # (z, decoded 2-D array) of the last raster slice
         self._segments = OrderedDict()
         self._segment_bytes = 0
+        self._levels = {}  # factor: reader of that pyramid level (see pyramid_level)
         if self.info.kind == "tiff":
             self._tif = tifffile.TiffFile(self.path)
             self._layout = _tiff_layout(self._tif, self.path)
 
     @property
     def shape(self):
-        return self.info.shape
+        return self._layout.shape if self._layout else self.info.shape
+
+    def pyramid_level(self, factor):
+        """A reader of this TIFF's pyramid level reduced by ``factor``, or None without one.
+
+        The level is the SubIFD level whose slices are ``ceil(height / factor) x ceil(width /
+        factor)``, as segval writes them (:mod:`segval.stitching`).  Only for files whose levels
+        were reduced the way the caller needs: segval's masks (``max``) and confusion maps.
+
+        >>> import tempfile
+        >>> path = tempfile.mkdtemp() + "/mask.ome.tif"
+        >>> mask = np.zeros((600, 300), np.uint8); mask[401, 7] = 255
+        >>> with tifffile.TiffWriter(path, ome=True) as tif:
+        ...     tif.write(mask, tile=(256, 256), subifds=1)
+        ...     tif.write(mask.reshape(300, 2, 150, 2).max(axis=(1, 3)), tile=(256, 256), subfiletype=1)
+        >>> with ImageReader(path) as reader:
+        ...     level = reader.pyramid_level(2)
+        ...     level.shape, np.argwhere(level.read_slice(0)).tolist(), reader.pyramid_level(4)
+        ((1, 300, 150), [[200, 3]], None)
+        """
+        if factor == 1:
+            return self
+        if factor not in self._levels:
+            self._levels[factor] = None
+            if self._layout is not None and self._layout.samples == 1 and self.channel is None:
+                slices, height, width = self.shape
+                wanted = (slices, -(-height // factor), -(-width // factor))
+                for index in range(1, len(self._layout.series.levels)):
+                    layout = _tiff_layout(self._tif, self.path, index)
+                    if layout.shape == wanted and layout.dtype == self._layout.dtype:
+                        self._levels[factor] = _LevelReader(self, layout)
+                        break
+        return self._levels[factor]
 
     @property
     def dtype(self):
@@ -517,9 +551,9 @@ class ImageReader:
 
     def read(self, z, y0, y1, x0, x1):
         """Pixels ``[y0:y1, x0:x1]`` of slice ``z`` as a 2-D array (a copy or a read-only view)."""
-        slices, height, width = self.info.shape
+        slices, height, width = self.shape
         if not (0 <= z < slices and 0 <= y0 < y1 <= height and 0 <= x0 < x1 <= width):
-            raise IndexError(f"region z={z} y={y0}:{y1} x={x0}:{x1} outside {self.info.shape}")
+            raise IndexError(f"region z={z} y={y0}:{y1} x={x0}:{x1} outside {self.shape}")
         try:
             if self.info.kind == "tiff":
                 return self._read_tiff(z, y0, y1, x0, x1)
@@ -545,7 +579,7 @@ class ImageReader:
 
     def read_slice(self, z):
         """The whole slice ``z`` (2-D)."""
-        _, height, width = self.info.shape
+        _, height, width = self.shape
         return self.read(z, 0, height, 0, width)
 
     def _select_channel(self, array):
@@ -636,6 +670,19 @@ class ImageReader:
             _, evicted = self._segments.popitem(last=False)
             self._segment_bytes -= evicted.nbytes
         return segment
+
+
+class _LevelReader(ImageReader):
+    """An :class:`ImageReader` of one pyramid level of an open TIFF (see ``pyramid_level``): it
+    shares the file, and reads the level's pages."""
+
+    def __init__(self, parent, layout):
+        self.path, self.info, self.channel = parent.path, parent.info, None
+        self._tif, self._layout, self._zarr, self._files = parent._tif, layout, None, None
+        self._raster, self._segments, self._segment_bytes, self._levels = None, OrderedDict(), 0, {}
+
+    def close(self):  # the file is its parent's
+        pass
 
 
 def _check_channel(info, channel):
