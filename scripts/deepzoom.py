@@ -21,8 +21,8 @@ def main(smk):
     with atomic_output(smk.output[0]) as folder, ImageReader(smk.input.labels) as labels:
         folder.mkdir()
         for index, z in enumerate(manifest["truth"]["slices"][: smk.params.max_slices]):
-            bands = pyramid_bands(
-                labels, index, plan.tile_size, smk.params.max_pixels, block_confusion
+            bands = pyramid_bands(  # the confusion map's own pyramid levels, if it has them
+                labels, index, plan.tile_size, smk.params.max_pixels, block_confusion, levels=True
             )
             write_pyramid(folder, f"z{z:04d}", width, height, bands, write_tile)
 

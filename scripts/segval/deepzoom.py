@@ -75,7 +75,7 @@ def dzi_xml(width, height, tile=TILE):
     )
 
 
-def pyramid_bands(reader, z, tile_size, max_pixels, reduce, reduced=None):
+def pyramid_bands(reader, z, tile_size, max_pixels, reduce, reduced=None, levels=False):
     """The Deep Zoom levels of slice ``z`` of ``reader``, as ``(level, y0, band)``: rows ``y0``
     onwards of ``level`` (one row of tiles of the finer levels, the whole of the coarser ones).
 
@@ -85,7 +85,9 @@ def pyramid_bands(reader, z, tile_size, max_pixels, reduce, reduced=None):
     full-resolution slice (``reduce`` must compose: reducing by 2 twice equals reducing by 4, as
     the maximum and the confusion codes' ranking do; a mean differs only by rounding).
     ``reduced``: the preview's copy, if the caller has made it already (:func:`preview_copy`),
-    which the coarse levels then come from.
+    which the coarse levels then come from.  ``levels``: read the finer levels and the preview's
+    scale from the file's own pyramid instead, where it has them all (``reader.pyramid_level``;
+    only for segval's confusion maps and masks, whose levels were reduced with ``reduce``).
 
     Examples
     --------
@@ -110,6 +112,24 @@ def pyramid_bands(reader, z, tile_size, max_pixels, reduce, reduced=None):
     ...     levels.setdefault(level, []).append(band)
     >>> all(np.array_equal(np.concatenate(levels[11 - k]), block_max(image, 2**k)) for k in range(12))
     True
+
+    The same levels, read from a file's own pyramid:
+
+    >>> import tempfile, tifffile
+    >>> from segval.io import ImageReader
+    >>> path = tempfile.mkdtemp() + "/codes.ome.tif"
+    >>> with tifffile.TiffWriter(path, ome=True) as tif:
+    ...     tif.write(image, tile=(256, 256), subifds=4)
+    ...     for k in range(1, 5):
+    ...         tif.write(block_max(image, 2**k), tile=(256, 256), subfiletype=1)
+    >>> with ImageReader(path) as reader:
+    ...     read = list(pyramid_bands(reader, 0, 16, 20_000, block_max, levels=True))
+    >>> sorted((level, y0) for level, y0, _ in read) == sorted((level, y0) for level, y0, _ in
+    ...     pyramid_bands(Whole(), 0, 16, 20_000, block_max))
+    True
+    >>> all(np.array_equal(band, levels[level][y0 // 512] if level > 7 else levels[level][0])
+    ...     for level, y0, band in read)
+    True
     """
     _, height, width = reader.shape
     top = top_level(width, height)
@@ -131,8 +151,20 @@ def pyramid_bands(reader, z, tile_size, max_pixels, reduce, reduced=None):
         pair = band if first is None else np.concatenate([first, band])
         yield from passing(step + 1, (y0 - (0 if first is None else TILE)) // 2, reduce(pair, 2))
 
-    for y0 in range(0, height, TILE):
-        yield from passing(0, y0, reader.read(z, y0, min(y0 + TILE, height), 0, width))
+    own = [reader.pyramid_level(2**step) for step in range(steps + 1)] if levels else [None]
+    if all(level is not None for level in own):  # the file's own levels: read, not reduced
+        for step, level in enumerate(own[:-1]):
+            _, level_height, level_width = level.shape
+            for y0 in range(0, level_height, TILE):
+                yield (
+                    top - step,
+                    y0,
+                    level.read(z, y0, min(y0 + TILE, level_height), 0, level_width),
+                )
+        parts = [own[-1].read_slice(z)] if reduced is None else []
+    else:
+        for y0 in range(0, height, TILE):
+            yield from passing(0, y0, reader.read(z, y0, min(y0 + TILE, height), 0, width))
     if reduced is None:
         reduced = np.concatenate(parts)
     for level in range(top - steps, -1, -1):  # the coarser levels, whole, from the preview's copy
@@ -157,24 +189,56 @@ def write_pyramid(folder, name, width, height, bands, write_tile):
             write_tile(level_folder / f"{column}_{tile_row}.png", band[y0:y1, x0:x1])
 
 
+#: Multipliers that gather the indices of 2 (4-bit) or 4 (2-bit) adjacent pixels, read as one
+#: little-endian number, into its top byte in PNG's order (leftmost pixel in the high bits); the
+#: partial products below that byte never overlap, so nothing carries into it.
+_PACK = {4: (np.uint16, 2**12 + 1, 8), 2: (np.uint32, 2**30 + 2**20 + 2**10 + 1, 24)}
+
+
+def _packed_rows(codes, depth):
+    """Rows of ``depth``-bit indices, each preceded by its filter type (none)."""
+    height, width = codes.shape
+    per_byte = 8 // depth
+    if depth == 8:
+        packed = codes
+    else:
+        dtype, multiplier, shift = _PACK[depth]
+        padded = np.zeros((height, -(-width // per_byte) * per_byte), np.uint8)
+        padded[:, :width] = codes
+        packed = ((padded.view(f"<{np.dtype(dtype).str[1:]}") * dtype(multiplier)) >> shift).astype(
+            np.uint8
+        )
+    rows = np.zeros((height, packed.shape[1] + 1), np.uint8)
+    rows[:, 1:] = packed
+    return rows
+
+
 def palette_png(codes, palette):
-    """A palette PNG (8 bits per pixel, no filter) of a 2-D uint8 array of palette indices.
+    """A palette PNG (no filter) of a 2-D uint8 array of palette indices.
 
     ``palette``: ``(red, green, blue, opacity)`` of each index, 0-255.  The encoder is this one
-    function (zlib level 1): the codes of a confusion map compress to a few hundred bytes a tile,
-    some twenty times faster than an RGB tile's PNG.
+    function (zlib level 1), with 2 bits per pixel where the indices are below 4 (a confusion
+    map's codes without outside-ROI pixels), else 4 or 8: a tile of codes compresses to a few
+    hundred bytes, some twenty times faster than an RGB tile's PNG.
 
     >>> import io, PIL.Image
-    >>> data = palette_png(np.array([[0, 1], [2, 1]], np.uint8),
-    ...                    [(0, 0, 0, 128), (255, 0, 255, 128), (255, 255, 0, 0)])
-    >>> picture = PIL.Image.open(io.BytesIO(data))
-    >>> picture.mode, np.asarray(picture).tolist(), picture.convert("RGBA").getpixel((1, 0))
-    ('P', [[0, 1], [2, 1]], (255, 0, 255, 128))
+    >>> palette = [(0, 0, 0, 128), (255, 0, 255, 128), (255, 255, 0, 0), (1, 2, 3, 4), (5, 6, 7, 8)]
+    >>> for codes in ([[0, 1, 3], [2, 1, 0]], [[0, 1, 4], [2, 1, 3]]):
+    ...     picture = PIL.Image.open(io.BytesIO(palette_png(np.array(codes, np.uint8), palette)))
+    ...     print(picture.mode, np.asarray(picture).tolist(), picture.convert("RGBA").getpixel((1, 0)))
+    P [[0, 1, 3], [2, 1, 0]] (255, 0, 255, 128)
+    P [[0, 1, 4], [2, 1, 3]] (255, 0, 255, 128)
+    >>> rng = np.random.default_rng(0)  # any width, every bit depth
+    >>> tiles = [rng.integers(0, n, (3, w), np.uint8) for n in (2, 4, 5, 16, 17) for w in range(1, 10)]
+    >>> all(np.array_equal(np.asarray(PIL.Image.open(io.BytesIO(palette_png(t, palette)))), t)
+    ...     for t in tiles)
+    True
     """
     codes = np.ascontiguousarray(codes, dtype=np.uint8)
     height, width = codes.shape
-    rows = np.zeros((height, width + 1), np.uint8)  # each row starts with its filter type: none
-    rows[:, 1:] = codes
+    highest = int(codes.max())
+    depth = 2 if highest < 4 else 4 if highest < 16 else 8
+    palette = palette[: 2**depth]  # PLTE holds at most 2 ** depth entries
 
     def chunk(kind, data):
         return (
@@ -184,10 +248,10 @@ def palette_png(codes, palette):
     return b"".join(
         [
             b"\x89PNG\r\n\x1a\n",
-            chunk(b"IHDR", struct.pack(">IIBBBBB", width, height, 8, 3, 0, 0, 0)),
+            chunk(b"IHDR", struct.pack(">IIBBBBB", width, height, depth, 3, 0, 0, 0)),
             chunk(b"PLTE", bytes(value for entry in palette for value in entry[:3])),
             chunk(b"tRNS", bytes(entry[3] for entry in palette)),
-            chunk(b"IDAT", zlib.compress(rows.tobytes(), 1)),
+            chunk(b"IDAT", zlib.compress(_packed_rows(codes, depth).tobytes(), 1)),
             chunk(b"IEND", b""),
         ]
     )
