@@ -37,6 +37,7 @@ HEIGHT, WIDTH = 8026, 17480
 DEFAULT_METHODS = yaml.safe_load((REPO / "config" / "config.yaml").read_text())["methods"]
 TRACED_EVERY = 5  # ground truth on every fifth slice, as expert tracing is expensive
 DENOISED = False  # --denoised: also stitch the denoised image (outputs.denoised: true)
+CHUNK_MEGAPIXELS = None  # --chunk-megapixels: tiling.chunk_megapixels (else the default)
 
 
 def make_stack(folder, slices):
@@ -86,6 +87,7 @@ def run(workdir, sheet, traced, cores, methods):
         "methods": methods,
         "metrics": {"boundary": False},
         **({"outputs": {"denoised": True}} if DENOISED else {}),  # else the default (false)
+        **({"tiling": {"chunk_megapixels": CHUNK_MEGAPIXELS}} if CHUNK_MEGAPIXELS else {}),
     }
     workdir.mkdir(parents=True, exist_ok=True)
     (workdir / "config.yaml").write_text(yaml.safe_dump(config))
@@ -256,6 +258,7 @@ def main():
     parser.add_argument("--cores", type=int, default=2)
     parser.add_argument("--keep", type=Path, help="work in this folder and keep it")
     parser.add_argument("--denoised", action="store_true", help="outputs.denoised: true")
+    parser.add_argument("--chunk-megapixels", type=float, help="tiling.chunk_megapixels")
     parser.add_argument(
         "--methods",
         default=",".join(DEFAULT_METHODS),
@@ -263,8 +266,8 @@ def main():
     )
     args = parser.parse_args()
     methods = args.methods.split(",")
-    global DENOISED
-    DENOISED = args.denoised
+    global DENOISED, CHUNK_MEGAPIXELS
+    DENOISED, CHUNK_MEGAPIXELS = args.denoised, args.chunk_megapixels
     out = []
     with tempfile.TemporaryDirectory() as scratch:
         root = args.keep or Path(scratch)
