@@ -6,6 +6,7 @@ import functools
 import json
 import os
 import shutil
+import struct
 
 import cv2
 
@@ -16,6 +17,7 @@ from segval.tables import read_tsv
 
 THUMBNAIL = 240  # px, longest side: the index's thumbnails
 PREVIEW = 720  # px, longest side: overlays inlined in the report's copies (keeps report.html small)
+PLOT = 1280  # px, longest side: plots inlined there (most are drawn smaller: inlined as they are)
 
 
 # zlib level 3 encodes about twice as fast as 6 (the pages' main cost: ~80 PNGs for 20 samples)
@@ -32,7 +34,12 @@ def _decoded(path):
 
 
 def shrink(path, longest):
-    """PNG bytes of the image at ``path`` scaled down (area averaging) to ``longest`` px at most."""
+    """PNG bytes of the image at ``path`` scaled down (area averaging) to ``longest`` px at most:
+    a PNG that small already is taken as it is (its size read from its header, nothing decoded)."""
+    with open(path, "rb") as handle:
+        head = handle.read(24)
+        if head[:8] == b"\x89PNG\r\n\x1a\n" and max(struct.unpack(">II", head[16:24])) <= longest:
+            return head + handle.read()
     image = _decoded(path)
     scale = longest / max(image.shape[:2])
     if scale < 1:
@@ -147,7 +154,7 @@ def main(smk):
         # The report's copy: everything inlined (a report entry is one file), overlays as previews.
         inline = {
             key: [
-                (prep, data_uri(shrink(os.path.join(results, "samples", path), 1200)))
+                (prep, data_uri(shrink(os.path.join(results, "samples", path), PLOT)))
                 for prep, path in figures
             ]
             for key, figures in plots.items()
