@@ -11,6 +11,8 @@ import scipy.ndimage as ndi
 import skimage.filters
 import tifffile
 
+from segval.downsample import block_confusion, block_max, reduced_slice
+from segval.io import ImageReader
 from segval.metrics import COUNT_NAMES, confusion_counts
 from segval.phantom import make_phantom
 from segval.runner import peak_rss_by_rule
@@ -211,6 +213,17 @@ def test_slices_larger_than_2048_pixels_get_an_ome_pyramid(tmp_path, chunk_megap
     rank = np.array([1, 3, 4, 2])[full]
     best = np.maximum.reduce([rank[dy::2, dx::2] for dy in (0, 1) for dx in (0, 1)])
     np.testing.assert_array_equal(half, np.array([0, 0, 3, 1, 2])[best])
+    # Previews and Deep Zoom read those levels instead of reducing the full resolution: the same
+    # pixels, for the confusion codes and the mask alike.
+    for output, reduce in (("confusion", block_confusion), ("masks", block_max)):
+        with ImageReader(tmp_path / f"run/results/{output}/tall/median3.otsu.ome.tif") as reader:
+            assert reader.pyramid_level(2).shape == (1, 1056, 160)
+            assert reader.pyramid_level(4) is None  # no such level: reduced, not read
+            for factor in (2, 4):
+                np.testing.assert_array_equal(
+                    reduced_slice(reader, 0, factor, 64, reduce, levels=True),
+                    reduced_slice(reader, 0, factor, 64, reduce),
+                )
 
 
 def test_dry_run_of_a_full_size_kesm_volume_is_fast(tmp_path):
