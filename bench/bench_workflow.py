@@ -168,7 +168,9 @@ REFERENCE_CHAIN_MPS = 219
 
 def chain_speed(folder):
     """MP/s of bench_chain.py's single-process chain on one full-size slice here (best of two)."""
-    make_inputs(folder)
+    if not (folder / "slice.tif").exists():
+        folder.mkdir(parents=True, exist_ok=True)
+        make_inputs(folder)
     seconds = []
     for _ in range(2):
         started = time.perf_counter()
@@ -200,10 +202,11 @@ SERIAL_RULES = (  # run once each, whatever the slice count
 )
 
 
-def projection(rules, slices, traced, methods, speed):
+def projection(rules, slices, traced, methods, speeds):
     """Markdown: the run time of the 799-slice volume on one 16-core node, from a run of ``slices``
-    slices (``traced`` of them with ground truth), by the model above; ``speed``: this machine's
-    chain MP/s (:func:`chain_speed`)."""
+    slices (``traced`` of them with ground truth), by the model above; ``speeds``: this machine's
+    chain MP/s (:func:`chain_speed`) before and after the runs."""
+    speed = sum(speeds) / len(speeds)
     volume_traced = len(range(0, VOLUME_SLICES, TRACED_EVERY))
     shown = min(traced, 9)
 
@@ -244,7 +247,8 @@ def projection(rules, slices, traced, methods, speed):
         " job's time)",
         f"- **projection: {total / 60:.1f} min** ({methods} methods, ground truth on every {TRACED_EVERY}th slice, boundary metrics off; assumes"
         f" {NODE_CORES} chunk jobs scale linearly and storage that sustains their I/O)",
-        f"- this machine runs bench_chain.py's chain at {speed:.0f} MP/s; at the {REFERENCE_CHAIN_MPS}"
+        f"- this machine runs bench_chain.py's chain at {speed:.0f} MP/s (before the runs"
+        f" {speeds[0]:.0f}, after {speeds[-1]:.0f}); at the {REFERENCE_CHAIN_MPS}"
         f" MP/s of the machine the goal was set on, the same run would take"
         f" **{total * speed / REFERENCE_CHAIN_MPS / 60:.1f} min** (every job scaled alike)",
         "",
@@ -277,6 +281,7 @@ def main():
         print(
             f"made a {args.slices}-slice stack in {time.perf_counter() - started:.0f} s", flush=True
         )
+        speeds = [chain_speed(root / "chain")]  # before the runs, and after: the VM's speed drifts
         # One full-size slice, one core: per-rule cost and memory of the per-slice chain.
         tifffile.imwrite(
             root / "slice.tif", tifffile.imread(root / "stack.tif", key=0), photometric="minisblack"
@@ -321,9 +326,8 @@ def main():
             f"### Disk footprint of the {args.slices}-slice run\n\n"
             + disk_footprint(root / "stack_run")
         )
-        (root / "chain").mkdir(exist_ok=True)
-        speed = chain_speed(root / "chain")
-        out.append(projection(rules, args.slices, len(traced), len(methods), speed))
+        speeds.append(chain_speed(root / "chain"))
+        out.append(projection(rules, args.slices, len(traced), len(methods), speeds))
     text = "\n".join(out)
     print(text)
     (REPO / "bench" / "out").mkdir(parents=True, exist_ok=True)
