@@ -22,7 +22,7 @@ def main(smk):
         folder.mkdir()
         for index, z in enumerate(manifest["truth"]["slices"][: smk.params.max_slices]):
             bands = pyramid_bands(  # the confusion map's own pyramid levels, if it has them
-                labels, index, plan.tile_size, smk.params.max_pixels, block_confusion, levels=True
+                labels, index, smk.params.max_pixels, block_confusion, levels=True
             )
             write_pyramid(folder, f"z{z:04d}", width, height, bands, write_tile)
 

@@ -25,12 +25,12 @@ def main(smk):
     ):
         folder.mkdir()
         for z in manifest["truth"]["slices"][: smk.params.max_slices]:
-            args = (image, z, plan.tile_size, smk.params.max_pixels, block_mean)
+            max_pixels = smk.params.max_pixels
             preview, low, high = None, None, None  # uint8: shown as it is
             if image.dtype != np.uint8:  # the overlay preview's display range, read first
-                preview = preview_copy(*args)
+                preview = preview_copy(image, z, plan.tile_size, max_pixels, block_mean)
                 low, high = np.percentile(preview, [0.5, 99.5])
-            bands = pyramid_bands(*args, reduced=preview)
+            bands = pyramid_bands(image, z, max_pixels, block_mean, reduced=preview)
             write_pyramid(
                 folder,
                 f"z{z:04d}",

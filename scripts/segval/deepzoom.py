@@ -75,7 +75,7 @@ def dzi_xml(width, height, tile=TILE):
     )
 
 
-def pyramid_bands(reader, z, tile_size, max_pixels, reduce, reduced=None, levels=False):
+def pyramid_bands(reader, z, max_pixels, reduce, reduced=None, levels=False):
     """The Deep Zoom levels of slice ``z`` of ``reader``, as ``(level, y0, band)``: rows ``y0``
     onwards of ``level`` (one row of tiles of the finer levels, the whole of the coarser ones).
 
@@ -97,7 +97,7 @@ def pyramid_bands(reader, z, tile_size, max_pixels, reduce, reduced=None, levels
     ...     def read(self, z, y0, y1, x0, x1):
     ...         return np.arange(600, dtype=np.uint16)[None, x0:x1].repeat(y1 - y0, axis=0)
     >>> [(level, y0, band.shape, int(band.max())) for level, y0, band in
-    ...  pyramid_bands(Image(), 0, 16, 500, block_max)][:4]
+    ...  pyramid_bands(Image(), 0, 500, block_max)][:4]
     [(10, 0, (3, 600), 599), (9, 0, (2, 300), 599), (8, 0, (1, 150), 599), (7, 0, (1, 75), 599)]
 
     Every level equals the slice reduced in one step:
@@ -108,7 +108,7 @@ def pyramid_bands(reader, z, tile_size, max_pixels, reduce, reduced=None, levels
     ...     def read(self, z, y0, y1, x0, x1):
     ...         return image[y0:y1, x0:x1]
     >>> levels = {}
-    >>> for level, y0, band in pyramid_bands(Whole(), 0, 16, 20_000, block_max):
+    >>> for level, y0, band in pyramid_bands(Whole(), 0, 20_000, block_max):
     ...     levels.setdefault(level, []).append(band)
     >>> all(np.array_equal(np.concatenate(levels[11 - k]), block_max(image, 2**k)) for k in range(12))
     True
@@ -123,11 +123,11 @@ def pyramid_bands(reader, z, tile_size, max_pixels, reduce, reduced=None, levels
     ...     for k in range(1, 5):
     ...         tif.write(block_max(image, 2**k), tile=(256, 256), subfiletype=1)
     >>> with ImageReader(path) as reader:
-    ...     read = list(pyramid_bands(reader, 0, 16, 20_000, block_max, levels=True))
+    ...     read = list(pyramid_bands(reader, 0, 20_000, block_max, levels=True))
     >>> sorted((level, y0) for level, y0, _ in read) == sorted((level, y0) for level, y0, _ in
-    ...     pyramid_bands(Whole(), 0, 16, 20_000, block_max))
+    ...     pyramid_bands(Whole(), 0, 20_000, block_max))
     True
-    >>> all(np.array_equal(band, levels[level][y0 // 512] if level > 7 else levels[level][0])
+    >>> all(np.array_equal(band, levels[level][y0 // TILE] if level > 7 else levels[level][0])
     ...     for level, y0, band in read)
     True
     """
@@ -205,9 +205,8 @@ def _packed_rows(codes, depth):
         dtype, multiplier, shift = _PACK[depth]
         padded = np.zeros((height, -(-width // per_byte) * per_byte), np.uint8)
         padded[:, :width] = codes
-        packed = ((padded.view(f"<{np.dtype(dtype).str[1:]}") * dtype(multiplier)) >> shift).astype(
-            np.uint8
-        )
+        little_endian = padded.view(np.dtype(dtype).newbyteorder("<"))
+        packed = ((little_endian * dtype(multiplier)) >> shift).astype(np.uint8)
     rows = np.zeros((height, packed.shape[1] + 1), np.uint8)
     rows[:, 1:] = packed
     return rows
