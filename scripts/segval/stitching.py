@@ -120,8 +120,7 @@ def packbits_tiles(tiles, tile_size):
 def _encoded(tiles, tile_size, options):
     """``tiles`` as tifffile should get them: PackBits encoded here (see packbits_tiles), else as
     they are (tifffile encodes them, or stores them raw)."""
-    compression = options.get("compression")
-    if compression == "packbits" or (isinstance(compression, int) and compression == 32773):
+    if options.get("compression") in ("packbits", tifffile.COMPRESSION.PACKBITS):
         return packbits_tiles(tiles, tile_size)
     return tiles
 
