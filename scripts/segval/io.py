@@ -677,9 +677,13 @@ class _LevelReader(ImageReader):
     shares the file, and reads the level's pages."""
 
     def __init__(self, parent, layout):
-        self.path, self.info, self.channel = parent.path, parent.info, None
-        self._tif, self._layout, self._zarr, self._files = parent._tif, layout, None, None
-        self._raster, self._segments, self._segment_bytes, self._levels = None, OrderedDict(), 0, {}
+        self.__dict__.update(parent.__dict__)  # the open file, its path and info
+        self._layout, self._segments, self._segment_bytes, self._levels = (
+            layout,
+            OrderedDict(),
+            0,
+            {},
+        )
 
     def close(self):  # the file is its parent's
         pass
